@@ -1,0 +1,79 @@
+"""Which connector reads a landing file, known from its base name alone (contract A)."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from connectors.base import FileContext, Stream
+
+# (pattern, feed, phase, module, kind source). Phase orders a run: reference data first, then
+# definitions, then the facts that refer to them, so a reading finds its point's definition.
+_STAMPED_TXT = re.compile(r"^(?P<mine>\d{6,20})_(?P<kind>[A-Z]{4})_(?P<stamp>\d{14})\.txt$", re.IGNORECASE)
+_DAILY_CSV = re.compile(r"^(?P<mine>\d{6,20})_(?P<kind>safety|video|explosives)_(?P<stamp>\d{8})\.csv$", re.IGNORECASE)
+_METER_CSV = re.compile(r"^meter_readings_(?P<stamp>\d{8})\.csv$", re.IGNORECASE)
+_XML = re.compile(r"^.+\.xml$", re.IGNORECASE)
+
+# kind -> (feed, phase, "module:attribute" of the Stream class)
+KINDS: dict[str, tuple[str, int, str]] = {
+    "mines": ("registry", 0, "connectors.registry:MinesStream"),
+    "areas": ("registry", 0, "connectors.registry:AreasStream"),
+    "points": ("registry", 0, "connectors.registry:PointsStream"),
+    "seals": ("registry", 0, "connectors.registry:SealsStream"),
+    "meters": ("registry", 0, "connectors.registry:MetersStream"),
+}
+
+FEEDS = ("registry", "safety", "positioning", "video", "meters", "explosives")
+
+
+@dataclass(frozen=True)
+class Match:
+    """A landing file recognised: its feed, kind, the stream that reads it, and what its name says."""
+
+    feed: str
+    kind: str
+    phase: int
+    stream: Stream
+    context: FileContext
+
+
+def _load(ref: str) -> Stream:
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)()
+
+
+def _stamp(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, "%Y%m%d%H%M%S" if len(text) == 14 else "%Y%m%d")
+    except ValueError:
+        return None
+
+
+def identify(name: str) -> tuple[str, str | None, datetime | None] | None:
+    """(kind, mine_code, name stamp) for a base name, or None when no pattern matches."""
+    low = name.lower()
+    if low.endswith(".csv") and KINDS.get(low[:-4], ("",))[0] == "registry":
+        return low[:-4], None, None
+    if m := _STAMPED_TXT.match(name):
+        return m["kind"].upper(), m["mine"], _stamp(m["stamp"])
+    if m := _DAILY_CSV.match(name):
+        return m["kind"].lower(), m["mine"], _stamp(m["stamp"])
+    if m := _METER_CSV.match(name):
+        return "meter_readings", None, _stamp(m["stamp"])
+    if _XML.match(name):
+        return "espi", None, None
+    return None
+
+
+def match(name: str) -> Match | None:
+    """The connector for a landing file's base name, or None when minewatch cannot read it."""
+    found = identify(name)
+    if found is None:
+        return None
+    kind, mine, stamp = found
+    if kind not in KINDS:
+        return None
+    feed, phase, ref = KINDS[kind]
+    return Match(feed, kind, phase, _load(ref), FileContext(name=name, mine_code=mine, stamp=stamp))

@@ -1,0 +1,44 @@
+"""
+### detect_concealed_works
+
+Runs the detection rules of `sql/detect/` over the warehouse's core tables and upserts
+their findings into `core.flag` (read through `mart.flags` and `mart.mine_day_risk`).
+Scheduled whenever an ingest DAG publishes new data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, dag, task
+
+FEEDS = [Asset(name="minewatch_registry", uri="minewatch://warehouse/registry")]
+
+
+@dag(
+    dag_id="detect_concealed_works",
+    schedule=FEEDS[0],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["minewatch", "detection"],
+    default_args={
+        "owner": "minewatch",
+        "retries": 1,
+        "retry_delay": timedelta(minutes=2),
+        "execution_timeout": timedelta(minutes=30),
+    },
+    doc_md=__doc__,
+)
+def detect_concealed_works():
+    @task
+    def detect() -> dict:
+        """Run every rule; findings are upserted, never duplicated."""
+        from minewatch.dagkit import detect as run_rules
+
+        return run_rules()
+
+    detect()
+
+
+detect_concealed_works()

@@ -1,0 +1,38 @@
+"""The content-addressed archive: every received file's bytes, kept under their sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def archive_path(archive_dir: Path, sha256: str) -> Path:
+    return archive_dir / "sha256" / sha256[:2] / sha256[2:4] / sha256
+
+
+def store(archive_dir: Path, data: bytes, sha256: str | None = None) -> tuple[str, Path]:
+    """Keep `data` in the archive (once per content); return its sha256 and place."""
+    sha256 = sha256 or sha256_of(data)
+    dest = archive_path(archive_dir, sha256)
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{sha256}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    return sha256, dest
+
+
+def fetch(archive_dir: Path, sha256: str) -> bytes:
+    """The archived bytes of a file, checked against their hash."""
+    data = archive_path(archive_dir, sha256).read_bytes()
+    if sha256_of(data) != sha256:
+        raise OSError(f"archive copy of {sha256} is corrupt")
+    return data

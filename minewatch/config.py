@@ -1,0 +1,75 @@
+"""Settings, read from the environment once per process.
+
+| variable | meaning | default |
+| --- | --- | --- |
+| MINEWATCH_WAREHOUSE_URL | PostgreSQL URL of the warehouse | the embedded server under MINEWATCH_HOME |
+| MINEWATCH_HOME | minewatch's own state: embedded server, archive, outbox, Airflow home | `.minewatch` in the project |
+| MINEWATCH_ARCHIVE | content-addressed archive of every received file | `$MINEWATCH_HOME/archive` |
+| MINEWATCH_OUTBOX | alert mail written as .eml when no SMTP server is set | `$MINEWATCH_HOME/outbox` |
+| MINEWATCH_STALE_AFTER_S | how long an untrailered file may stay unchanged before it is quarantined as truncated | 900 |
+| MINEWATCH_STATEMENT_TIMEOUT_S | statement_timeout of every warehouse session | 600 |
+| MINEWATCH_BATCH_FILES | how many landing files of one mine and kind are loaded in one transaction | 200 |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+def project_root() -> Path:
+    """The project folder: the source checkout when installed editable, else the working directory."""
+    here = Path(__file__).resolve().parent.parent
+    if (here / "pyproject.toml").exists() and (here / "sql").is_dir():
+        return here
+    return Path.cwd()
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting minewatch reads, resolved."""
+
+    warehouse_url: str | None
+    home: Path
+    archive_dir: Path
+    outbox_dir: Path
+    stale_after_s: float
+    statement_timeout_s: float
+    batch_files: int
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.home / "airflow"
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment."""
+    home = Path(os.environ.get("MINEWATCH_HOME") or project_root() / ".minewatch").resolve()
+    return Settings(
+        warehouse_url=os.environ.get("MINEWATCH_WAREHOUSE_URL") or None,
+        home=home,
+        archive_dir=Path(os.environ.get("MINEWATCH_ARCHIVE") or home / "archive").resolve(),
+        outbox_dir=Path(os.environ.get("MINEWATCH_OUTBOX") or home / "outbox").resolve(),
+        stale_after_s=_float("MINEWATCH_STALE_AFTER_S", 900.0),
+        statement_timeout_s=_float("MINEWATCH_STATEMENT_TIMEOUT_S", 600.0),
+        batch_files=int(_float("MINEWATCH_BATCH_FILES", 200)),
+    )

@@ -1,0 +1,68 @@
+"""What the ingest DAGs call: find a feed's new landing files, load them, run detection.
+
+DAG files stay wiring; everything here is the same code `minewatch run` uses.
+Task code talks to the warehouse only, never to Airflow's metadata database.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from minewatch.config import load_settings
+from minewatch.pipeline import ingest, landing_files
+from minewatch.warehouse import connect, ensure_upgraded, resolve_url
+
+DEFAULT_LANDING = "/srv/minewatch/landing"
+
+
+def landing_folder(params: dict | None) -> Path:
+    """The landing folder a run reads: the DAG param, else MINEWATCH_LANDING."""
+    value = (params or {}).get("landing") or os.environ.get("MINEWATCH_LANDING") or DEFAULT_LANDING
+    return Path(value)
+
+
+def new_files(feed: str, landing: Path) -> list[str]:
+    """Paths of the feed's files that the ledger does not hold in a final state (new, changed, pending, failed)."""
+    from minewatch import archive
+    from minewatch.load import FINAL_STATUSES
+
+    settings = load_settings()
+    paths = landing_files(landing, [feed])
+    if not paths:
+        return []
+    conn = connect(resolve_url(settings), settings.statement_timeout_s)
+    try:
+        ensure_upgraded(conn)
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT path, sha256 FROM ledger.file WHERE status = ANY(%s)", (list(FINAL_STATUSES),))
+            done = set(cur.fetchall())
+    finally:
+        conn.close()
+    return [str(p) for p in paths if (str(p), archive.sha256_of(p.read_bytes())) not in done]
+
+
+def load_files(paths: list[str]) -> dict:
+    """Load the given landing files through the load path; a summary small enough for XCom."""
+    settings = load_settings()
+    conn = connect(resolve_url(settings), settings.statement_timeout_s)
+    try:
+        ensure_upgraded(conn)
+        outcome = ingest(conn, settings, [Path(p) for p in paths])
+    finally:
+        conn.close()
+    return {"files": dict(outcome.files), "rows_loaded": outcome.rows_loaded,
+            "rows_rejected": outcome.rows_rejected, "problems": outcome.problems[:20]}
+
+
+def detect() -> dict:
+    """Run every detection rule; how many findings each added or changed."""
+    from minewatch.detect import run_detection
+
+    settings = load_settings()
+    conn = connect(resolve_url(settings), settings.statement_timeout_s)
+    try:
+        ensure_upgraded(conn)
+        return run_detection(conn)
+    finally:
+        conn.close()
