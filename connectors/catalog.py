@@ -11,9 +11,10 @@ from connectors.base import FileContext, Stream
 
 # (pattern, feed, phase, module, kind source). Phase orders a run: reference data first, then
 # definitions, then the facts that refer to them, so a reading finds its point's definition.
-_STAMPED_TXT = re.compile(r"^(?P<mine>\d{6,20})_(?P<kind>[A-Z]{4})_(?P<stamp>\d{14})\.txt$", re.IGNORECASE)
-_DAILY_CSV = re.compile(r"^(?P<mine>\d{6,20})_(?P<kind>safety|video|explosives)_(?P<stamp>\d{8})\.csv$", re.IGNORECASE)
-_METER_CSV = re.compile(r"^meter_readings_(?P<stamp>\d{8})\.csv$", re.IGNORECASE)
+_STAMPED_TXT = re.compile(r"^(?P<mine>[0-9]{6,20})_(?P<kind>[A-Za-z]{4})_(?P<stamp>[0-9]{14})\.txt$", re.IGNORECASE)
+_DAILY_CSV = re.compile(r"^(?P<mine>[0-9]{6,20})_(?P<kind>safety|video|explosives)_(?P<stamp>[0-9]{8})\.csv$",
+                        re.IGNORECASE)
+_METER_CSV = re.compile(r"^meter_readings_(?P<stamp>[0-9]{8})\.csv$", re.IGNORECASE)
 _XML = re.compile(r"^.+\.xml$", re.IGNORECASE)
 
 # kind -> (feed, phase, "module:attribute" of the Stream class)
@@ -23,6 +24,19 @@ KINDS: dict[str, tuple[str, int, str]] = {
     "points": ("registry", 0, "connectors.registry:PointsStream"),
     "seals": ("registry", 0, "connectors.registry:SealsStream"),
     "meters": ("registry", 0, "connectors.registry:MetersStream"),
+    # safety monitoring (B): definitions first, then the facts that refer to them
+    "CDDY": ("safety", 1, "connectors.national_safety:CddyStream"),
+    "FZDY": ("safety", 1, "connectors.national_safety:FzdyStream"),
+    "AQMC": ("safety", 1, "connectors.provincial_safety:AqmcStream"),
+    "AQKC": ("safety", 1, "connectors.provincial_safety:AqkcStream"),
+    "CDSS": ("safety", 2, "connectors.national_safety:CdssStream"),
+    "TJSJ": ("safety", 2, "connectors.national_safety:TjsjStream"),
+    "YCBJ": ("safety", 2, "connectors.national_safety:YcbjStream"),
+    "FZSS": ("safety", 2, "connectors.national_safety:FzssStream"),
+    "AQSS": ("safety", 2, "connectors.provincial_safety:AqssStream"),
+    "AQKD": ("safety", 2, "connectors.provincial_safety:AqkdStream"),
+    "AQMT": ("safety", 2, "connectors.provincial_safety:AqmtStream"),
+    "safety": ("safety", 2, "connectors.safety_csv:SafetyCsvStream"),
 }
 
 FEEDS = ("registry", "safety", "positioning", "video", "meters", "explosives")
@@ -56,12 +70,13 @@ def identify(name: str) -> tuple[str, str | None, datetime | None] | None:
     low = name.lower()
     if low.endswith(".csv") and KINDS.get(low[:-4], ("",))[0] == "registry":
         return low[:-4], None, None
-    if m := _STAMPED_TXT.match(name):
-        return m["kind"].upper(), m["mine"], _stamp(m["stamp"])
-    if m := _DAILY_CSV.match(name):
-        return m["kind"].lower(), m["mine"], _stamp(m["stamp"])
-    if m := _METER_CSV.match(name):
-        return "meter_readings", None, _stamp(m["stamp"])
+    # a name whose time stamp is no real time (month 13) matches no pattern
+    if (m := _STAMPED_TXT.match(name)) and (stamp := _stamp(m["stamp"])):
+        return m["kind"].upper(), m["mine"], stamp
+    if (m := _DAILY_CSV.match(name)) and (stamp := _stamp(m["stamp"])):
+        return m["kind"].lower(), m["mine"], stamp
+    if (m := _METER_CSV.match(name)) and (stamp := _stamp(m["stamp"])):
+        return "meter_readings", None, stamp
     if _XML.match(name):
         return "espi", None, None
     return None

@@ -1,0 +1,386 @@
+"""Safety monitoring, national dialect (MT/T 1201.1-2023, contract B.1): CDDY CDSS TJSJ YCBJ FZDY FZSS.
+
+Every file is a networking file (B.0); its header may carry
+`system_model;system_name;vendor;certificate_valid_until` after the upload
+time, which come out in the FileInfo's `extra`. Status bits are B.5.
+Unknown points are not rejected here (that needs the definitions: the load
+path does it); unknown sensor types are kept with `sensor_known` false.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import NamedTuple
+
+from connectors.base import FileContext, Item, Stream
+from connectors.networking import (
+    NATIONAL_HEADER_PARTS,
+    FieldError,
+    NetworkingStream,
+    count_detail,
+    count_ok,
+    local_time,
+    number,
+    smallint,
+    status,
+    window,
+    window_detail,
+)
+from connectors.safety_codes import (
+    VALUE_TYPES,
+    abnormal_conditions,
+    national_conditions,
+    normalize_sensor_type,
+    sensor_type,
+)
+from schemas import Record, Reject
+from schemas.safety import (
+    ABNORMAL_EVENTS,
+    OUTSTATION_STATES,
+    OUTSTATIONS,
+    POINT_DEFINITIONS,
+    READINGS,
+    STATISTICS,
+)
+
+DIALECT = "national"
+_NATIONAL_TABLE = tuple(national_conditions(i) for i in range(256))
+_KIND_VALUE_TYPE = {"analog": "MN", "switch": "KG", "cumulative": "LJ"}
+
+
+class PointCode(NamedTuple):
+    """The parts of a national measuring-point code (测点编码)."""
+
+    mine_code: str
+    system_code: str
+    value_type: str
+    sensor_type: str
+    vendor_code: str
+
+
+def split_point_code(code: str, mine_code: str | None = None) -> PointCode | None:
+    """Decompose a point code: mine (12, or the header's) + system 2 + value type 2 + sensor type 4 + vendor <= 8.
+
+    None when the code does not have that structure (e.g. a short vendor code).
+    """
+    if mine_code and code.startswith(mine_code):
+        cut = len(mine_code)
+    elif len(code) >= 20 and code[:12].isascii() and code[:12].isdigit():
+        cut = 12
+    else:
+        return None
+    rest = code[cut:]
+    system, value_type, sensor, vendor = rest[0:2], rest[2:4].upper(), rest[4:8], rest[8:]
+    if len(sensor) != 4 or not (system.isascii() and system.isdigit() and sensor.isascii() and sensor.isdigit()):
+        return None
+    if value_type not in VALUE_TYPES or len(vendor) > 8:
+        return None
+    return PointCode(code[:cut], system, value_type, sensor, vendor)
+
+
+class _NationalStream(NetworkingStream, Stream):
+    feed = "safety"
+    header_parts = NATIONAL_HEADER_PARTS
+
+
+# CDDY numeric fields (0-based index, name)
+_CDDY_NUMBERS = (
+    (6, "range_high"), (7, "range_low"), (8, "alarm_high"), (9, "alarm_high_clear"),
+    (10, "alarm_low"), (11, "alarm_low_clear"), (12, "cutoff_high"), (13, "restore_high"),
+    (14, "cutoff_low"), (15, "restore_low"), (19, "x"), (20, "y"), (21, "z"),
+)  # fmt: skip
+
+
+class CddyStream(_NationalStream):
+    """Point definitions, CDDY (测点基本信息): a full snapshot of the mine's points, 24 fields."""
+
+    kind = "CDDY"
+    outputs = (POINT_DEFINITIONS,)
+    default_cycle = None
+
+    def read(self, data: bytes, ctx: FileContext) -> Iterator[Item]:
+        info, records = self.open(data, ctx)
+        yield info
+        mine, snapshot_at = info.mine_code, info.produced_at
+        seen: set[str] = set()
+        for no, fields, raw in records:
+            if not count_ok(fields, 24):
+                yield Reject(no, "field_count", raw, count_detail(fields, 24, raw))
+                continue
+            f = [x.strip() for x in fields]
+            point = f[0]
+            if not point:
+                yield Reject(no, "field_count", raw, "point_code is empty")
+                continue
+            try:
+                v = {name: number(f[i], name) for i, name in _CDDY_NUMBERS}
+                defined_at = local_time(f[23], "defined_at")
+            except FieldError as exc:
+                yield Reject(no, exc.reason, raw, str(exc))
+                continue
+            if point in seen:
+                yield Reject(no, "duplicate_key", raw, f"point {point} defined twice in this file")
+                continue
+            seen.add(point)
+            parts = split_point_code(point, mine)
+            code = normalize_sensor_type(f[3]) or (parts.sensor_type if parts else None)
+            st = sensor_type(code)
+            value_type = f[4].upper() or (parts.value_type if parts else None) or _KIND_VALUE_TYPE.get(st.kind)
+            yield Record(POINT_DEFINITIONS.name, no, (
+                mine, point, snapshot_at, DIALECT, self.kind,
+                f[1] or (parts.system_code if parts else None),
+                value_type, code, st.known,
+                parts.vendor_code if parts else None,
+                f[2] or None,
+                f[5] or st.unit,
+                v["range_low"], v["range_high"],
+                v["alarm_high"], v["alarm_high_clear"], v["alarm_low"], v["alarm_low_clear"],
+                v["cutoff_high"], v["restore_high"], v["cutoff_low"], v["restore_low"],
+                f[17] or None, f[16] or None,  # label_0 = 停描述 (field 18), label_1 = 开描述 (field 17)
+                f[18] or None, None,
+                v["x"], v["y"], v["z"],
+                f[22] or None, defined_at,
+            ))  # fmt: skip
+
+
+class CdssStream(_NationalStream):
+    """Real-time values, CDSS (测点实时数据): one file per upload cycle, 7 fields per point."""
+
+    kind = "CDSS"
+    outputs = (READINGS,)
+
+    def read(self, data: bytes, ctx: FileContext) -> Iterator[Item]:
+        info, records = self.open(data, ctx)
+        yield info
+        mine, upload_at = info.mine_code, info.produced_at
+        lo, hi = window(upload_at, self.cycle)
+        target = READINGS.name
+        table = _NATIONAL_TABLE
+        seen: set = set()
+        for no, f, raw in records:
+            if len(f) != 7 and not count_ok(f, 7):
+                yield Reject(no, "field_count", raw, count_detail(f, 7, raw))
+                continue
+            point = f[0].strip()
+            if not point:
+                yield Reject(no, "field_count", raw, "point_code is empty")
+                continue
+            try:
+                value = number(f[3], "value")
+                raw_status = status(f[5])
+                at = local_time(f[6], "data_time")
+            except FieldError as exc:
+                yield Reject(no, exc.reason, raw, str(exc))
+                continue
+            if at is None:
+                yield Reject(no, "bad_time", raw, "data_time is empty")
+                continue
+            if at > hi or (lo is not None and at < lo):
+                yield Reject(no, "time_outside_window", raw, window_detail(at, upload_at))
+                continue
+            key = (point, at)
+            if key in seen:
+                yield Reject(no, "duplicate_key", raw, f"point {point} at {at.isoformat()} already in this file")
+                continue
+            seen.add(key)
+            conditions = None if raw_status is None else table[raw_status & 255]
+            yield Record(target, no, (mine, point, at, value, raw_status, conditions, DIALECT))
+
+
+class TjsjStream(_NationalStream):
+    """Five-minute statistics, TJSJ (测点统计数据), 11 fields; window default: two 5-minute cycles."""
+
+    kind = "TJSJ"
+    outputs = (STATISTICS,)
+    default_cycle = timedelta(minutes=5)
+
+    def read(self, data: bytes, ctx: FileContext) -> Iterator[Item]:
+        info, records = self.open(data, ctx)
+        yield info
+        mine, upload_at = info.mine_code, info.produced_at
+        lo, hi = window(upload_at, self.cycle)
+        seen: set = set()
+        for no, fields, raw in records:
+            if not count_ok(fields, 11):
+                yield Reject(no, "field_count", raw, count_detail(fields, 11, raw))
+                continue
+            f = [x.strip() for x in fields]
+            point = f[0]
+            if not point:
+                yield Reject(no, "field_count", raw, "point_code is empty")
+                continue
+            try:
+                avg_value = number(f[4], "avg_value")
+                max_value = number(f[5], "max_value")
+                max_at = local_time(f[6], "max_at")
+                min_value = number(f[7], "min_value")
+                min_at = local_time(f[8], "min_at")
+                period_start = local_time(f[9], "period_start")
+                period_end = local_time(f[10], "period_end")
+            except FieldError as exc:
+                yield Reject(no, exc.reason, raw, str(exc))
+                continue
+            if period_end is None:
+                yield Reject(no, "bad_time", raw, "period_end is empty")
+                continue
+            if period_end > hi or (lo is not None and period_end < lo):
+                yield Reject(no, "time_outside_window", raw, window_detail(period_end, upload_at))
+                continue
+            if (point, period_end) in seen:
+                yield Reject(no, "duplicate_key", raw, f"point {point} period ending {period_end.isoformat()} twice")
+                continue
+            seen.add((point, period_end))
+            parts = split_point_code(point, mine)
+            yield Record(STATISTICS.name, no, (
+                mine, point, period_end, period_start or period_end - timedelta(minutes=5), DIALECT,
+                parts.sensor_type if parts else None, f[3] or None,
+                avg_value, max_value, max_at, min_value, min_at,
+            ))  # fmt: skip
+
+
+class YcbjStream(_NationalStream):
+    """Abnormal events, YCBJ (异常报警), 20 fields; one row per point, type and start.
+
+    Events may have started long before the upload, so by default only the
+    upper bound of the window (data_time at most 60 s after the upload time)
+    is checked; pass `cycle` to check the lower bound on data_time too.
+    """
+
+    kind = "YCBJ"
+    outputs = (ABNORMAL_EVENTS,)
+    default_cycle = None
+
+    def read(self, data: bytes, ctx: FileContext) -> Iterator[Item]:
+        info, records = self.open(data, ctx)
+        yield info
+        mine, upload_at = info.mine_code, info.produced_at
+        lo, hi = window(upload_at, self.cycle)
+        seen: set = set()
+        for no, fields, raw in records:
+            if not count_ok(fields, 20):
+                yield Reject(no, "field_count", raw, count_detail(fields, 20, raw))
+                continue
+            f = [x.strip() for x in fields]
+            point, abnormal_type = f[0], f[4]
+            if not point or not abnormal_type:
+                yield Reject(no, "field_count", raw, "point_code or abnormal_type is empty")
+                continue
+            if abnormal_type.isascii() and abnormal_type.isdigit() and len(abnormal_type) < 3:
+                abnormal_type = abnormal_type.zfill(3)
+            try:
+                value = number(f[5], "value")
+                alarm_threshold = number(f[6], "alarm_threshold")
+                clear_threshold = number(f[7], "clear_threshold")
+                started_at = local_time(f[8], "started_at")
+                ended_at = local_time(f[9], "ended_at")
+                max_value = number(f[10], "max_value")
+                max_at = local_time(f[11], "max_at")
+                min_value = number(f[12], "min_value")
+                min_at = local_time(f[13], "min_at")
+                avg_value = number(f[14], "avg_value")
+                entered_at = local_time(f[17], "entered_at")
+                reported_at = local_time(f[19], "data_time")
+            except FieldError as exc:
+                yield Reject(no, exc.reason, raw, str(exc))
+                continue
+            if started_at is None:
+                yield Reject(no, "bad_time", raw, "started_at is empty")
+                continue
+            at = reported_at or started_at
+            if at > hi or (lo is not None and at < lo):
+                yield Reject(no, "time_outside_window", raw, window_detail(at, upload_at))
+                continue
+            key = (point, abnormal_type, started_at)
+            if key in seen:
+                yield Reject(
+                    no, "duplicate_key", raw, f"event {abnormal_type} of {point} from {started_at.isoformat()} twice"
+                )
+                continue
+            seen.add(key)
+            yield Record(ABNORMAL_EVENTS.name, no, (
+                mine, point, abnormal_type, started_at, ended_at, abnormal_conditions(abnormal_type),
+                f[1] or None, f[2] or None, f[3] or None,
+                value, alarm_threshold, clear_threshold, max_value, max_at, min_value, min_at, avg_value,
+                f[15] or None, f[16] or None, entered_at, f[18] or None, reported_at,
+            ))  # fmt: skip
+
+
+class FzdyStream(_NationalStream):
+    """Outstations, FZDY (分站基本信息): a full snapshot, 6 fields."""
+
+    kind = "FZDY"
+    outputs = (OUTSTATIONS,)
+    default_cycle = None
+
+    def read(self, data: bytes, ctx: FileContext) -> Iterator[Item]:
+        info, records = self.open(data, ctx)
+        yield info
+        mine, snapshot_at = info.mine_code, info.produced_at
+        seen: set[str] = set()
+        for no, fields, raw in records:
+            if not count_ok(fields, 6):
+                yield Reject(no, "field_count", raw, count_detail(fields, 6, raw))
+                continue
+            f = [x.strip() for x in fields]
+            code = f[0]
+            if not code:
+                yield Reject(no, "field_count", raw, "outstation_code is empty")
+                continue
+            try:
+                x, y, z = number(f[2], "x"), number(f[3], "y"), number(f[4], "z")
+                defined_at = local_time(f[5], "data_time")
+            except FieldError as exc:
+                yield Reject(no, exc.reason, raw, str(exc))
+                continue
+            if code in seen:
+                yield Reject(no, "duplicate_key", raw, f"outstation {code} defined twice in this file")
+                continue
+            seen.add(code)
+            yield Record(OUTSTATIONS.name, no, (mine, code, snapshot_at, f[1] or None, x, y, z, defined_at))
+
+
+class FzssStream(_NationalStream):
+    """Outstation state, FZSS (分站实时), 4 fields; window default: two 5-minute cycles (FZSS comes every 1-5 min)."""
+
+    kind = "FZSS"
+    outputs = (OUTSTATION_STATES,)
+    default_cycle = timedelta(minutes=5)
+
+    def read(self, data: bytes, ctx: FileContext) -> Iterator[Item]:
+        info, records = self.open(data, ctx)
+        yield info
+        mine, upload_at = info.mine_code, info.produced_at
+        lo, hi = window(upload_at, self.cycle)
+        seen: set = set()
+        for no, fields, raw in records:
+            if not count_ok(fields, 4):
+                yield Reject(no, "field_count", raw, count_detail(fields, 4, raw))
+                continue
+            code = fields[0].strip()
+            if not code:
+                yield Reject(no, "field_count", raw, "outstation_code is empty")
+                continue
+            try:
+                run_status = smallint(fields[1].strip(), "run_status")
+                power_status = smallint(fields[2].strip(), "power_status")
+                at = local_time(fields[3], "data_time")
+            except FieldError as exc:
+                yield Reject(no, exc.reason, raw, str(exc))
+                continue
+            if at is None:
+                yield Reject(no, "bad_time", raw, "data_time is empty")
+                continue
+            if at > hi or (lo is not None and at < lo):
+                yield Reject(no, "time_outside_window", raw, window_detail(at, upload_at))
+                continue
+            if (code, at) in seen:
+                yield Reject(no, "duplicate_key", raw, f"outstation {code} at {at.isoformat()} twice")
+                continue
+            seen.add((code, at))
+            yield Record(OUTSTATION_STATES.name, no, (mine, code, at, run_status, power_status))
+
+
+STREAMS: dict[str, type[Stream]] = {
+    s.kind: s for s in (CddyStream, CdssStream, TjsjStream, YcbjStream, FzdyStream, FzssStream)
+}
