@@ -24,5 +24,7 @@ CREATE TABLE IF NOT EXISTS quarantine.record (
 COMMENT ON TABLE quarantine.record IS
     'one row per held record (record_no set) or held file (record_no NULL), with its reason code (contract I.1)';
 
-CREATE UNIQUE INDEX IF NOT EXISTS record_file_record ON quarantine.record (file_id, coalesce(record_no, -1), reason);
+-- a record is held once per reason at a time; once released or discarded it may be held again
+CREATE UNIQUE INDEX IF NOT EXISTS record_file_record ON quarantine.record (file_id, coalesce(record_no, -1), reason)
+    WHERE status = 'held';
 CREATE INDEX IF NOT EXISTS record_held ON quarantine.record (feed, reason) WHERE status = 'held';
