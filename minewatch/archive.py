@@ -15,8 +15,12 @@ def archive_path(archive_dir: Path, sha256: str) -> Path:
     return archive_dir / "sha256" / sha256[:2] / sha256[2:4] / sha256
 
 
-def store(archive_dir: Path, data: bytes, sha256: str | None = None) -> tuple[str, Path]:
-    """Keep `data` in the archive (once per content); return its sha256 and place."""
+def store(archive_dir: Path, data: bytes, sha256: str | None = None, durable: bool = True) -> tuple[str, Path]:
+    """Keep `data` in the archive (once per content); return its sha256 and place.
+
+    With durable=False the caller calls `sync()` once for many files before it
+    records them as received.
+    """
     sha256 = sha256 or sha256_of(data)
     dest = archive_path(archive_dir, sha256)
     if not dest.exists():
@@ -24,10 +28,16 @@ def store(archive_dir: Path, data: bytes, sha256: str | None = None) -> tuple[st
         tmp = dest.with_name(f".{sha256}.{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, dest)
     return sha256, dest
+
+
+def sync() -> None:
+    """Make every archive write so far durable (one flush for a whole chunk of files)."""
+    os.sync()
 
 
 def fetch(archive_dir: Path, sha256: str) -> bytes:

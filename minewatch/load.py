@@ -152,69 +152,101 @@ class LoadPath:
 
     # --- 1. ledger and archive ---------------------------------------------------------------
 
-    def register(self, path: Path, outcome: Outcome) -> Delivery | None:
-        """Enter a landing file in the ledger and archive it; return it when it is to be loaded."""
-        data = path.read_bytes()
-        sha256, _ = archive.store(self.settings.archive_dir, data)
-        found = match(path.name)
+    def register(self, paths: list[Path], outcome: Outcome) -> list[Delivery]:
+        """Enter landing files in the ledger and archive them; return those to be loaded.
+
+        One transaction and one durable flush of the archive for the whole list: the
+        bytes are safe before the ledger says they were received.
+        """
+        seen = []  # (path, size, sha256, match)
+        for path in paths:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                outcome.files["unreadable"] += 1
+                outcome.problems.append(f"{path}: cannot be read ({exc.strerror or exc}); left in place")
+                continue
+            sha256, _ = archive.store(self.settings.archive_dir, data, durable=False)
+            seen.append((path, len(data), sha256, match(path.name)))
+        if not seen:
+            return []
+        archive.sync()
+        deliveries = []
+        with self.conn, self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT path, sha256, file_id, status FROM ledger.file WHERE path = ANY(%s)",
+                ([str(p) for p, _, _, _ in seen],),
+            )
+            known: dict[tuple[str, str], tuple[int, str]] = {}
+            pending: dict[str, int] = {}
+            for path, sha256, file_id, status in cur.fetchall():
+                known[(path, sha256)] = (file_id, status)
+                if status == "pending":
+                    pending[path] = file_id
+            cur.execute(
+                """SELECT sha256, min(file_id) FROM ledger.file
+                    WHERE sha256 = ANY(%s) AND status IN ('loaded', 'quarantined', 'loading') GROUP BY sha256""",
+                (list({sha for _, _, sha, _ in seen}),),
+            )
+            originals: dict[str, int] = dict(cur.fetchall())
+            for path, size, sha256, found in seen:
+                delivery = self._register_one(cur, path, size, sha256, found, known, pending, originals, outcome)
+                if delivery is not None:
+                    deliveries.append(delivery)
+        return deliveries
+
+    def _register_one(self, cur, path: Path, size: int, sha256: str, found: Match | None,
+                      known: dict, pending: dict, originals: dict, outcome: Outcome) -> Delivery | None:
+        key = str(path)
         feed, kind = (found.feed, found.kind) if found else ("unknown", "unrecognized")
         ctx = found.context if found else None
-        key = str(path)
-        with self.conn, self.conn.cursor() as cur:
-            cur.execute("SELECT file_id, status FROM ledger.file WHERE path = %s AND sha256 = %s", (key, sha256))
-            row = cur.fetchone()
-            if row and row[1] in FINAL_STATUSES:
+        row = known.get((key, sha256))
+        fresh = False
+        if row and row[1] in FINAL_STATUSES:
+            outcome.files["unchanged"] += 1
+            return None
+        if row:
+            file_id = row[0]
+        elif key in pending:  # the file grew since it was first seen: same delivery, first-seen time kept
+            file_id = pending.pop(key)
+            cur.execute(
+                "UPDATE ledger.file SET sha256 = %s, size_bytes = %s, pending_since = now() WHERE file_id = %s",
+                (sha256, size, file_id),
+            )
+        else:
+            cur.execute(
+                """INSERT INTO ledger.file (path, name, size_bytes, sha256, feed, kind, mine_code, name_stamp, status)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'loading')
+                   ON CONFLICT (path, sha256) DO NOTHING RETURNING file_id""",
+                (key, path.name, size, sha256, feed, kind, ctx.mine_code if ctx else None, ctx.stamp if ctx else None),
+            )
+            inserted = cur.fetchone()
+            if inserted is None:  # another worker entered it a moment ago
                 outcome.files["unchanged"] += 1
                 return None
-            if row:
-                file_id = row[0]
-            else:
-                cur.execute("SELECT file_id FROM ledger.file WHERE path = %s AND status = 'pending' FOR UPDATE", (key,))
-                pending = cur.fetchone()
-                if pending:  # the file grew since it was first seen: same delivery, first-seen time kept
-                    file_id = pending[0]
-                    cur.execute(
-                        "UPDATE ledger.file SET sha256 = %s, size_bytes = %s, pending_since = now() WHERE file_id = %s",
-                        (sha256, len(data), file_id),
-                    )
-                else:
-                    cur.execute(
-                        """INSERT INTO ledger.file (path, name, size_bytes, sha256, feed, kind, mine_code, name_stamp, status)
-                           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'loading')
-                           ON CONFLICT (path, sha256) DO NOTHING RETURNING file_id""",
-                        (key, path.name, len(data), sha256, feed, kind,
-                         ctx.mine_code if ctx else None, ctx.stamp if ctx else None),
-                    )
-                    inserted = cur.fetchone()
-                    if inserted is None:  # another worker entered it a moment ago
-                        outcome.files["unchanged"] += 1
-                        return None
-                    file_id = inserted[0]
-            if found is None:
-                cur.execute(
-                    "UPDATE ledger.file SET status = 'unrecognized', error = %s WHERE file_id = %s",
-                    ("the name matches no file pattern of the contract (section A); left in place", file_id),
-                )
-                outcome.files["unrecognized"] += 1
-                outcome.problems.append(f"{path}: not a known export (name matches no pattern); left in place")
-                return None
+            file_id = inserted[0]
+            fresh = True
+        if found is None:
             cur.execute(
-                """SELECT file_id FROM ledger.file
-                    WHERE sha256 = %s AND file_id <> %s AND status IN ('loaded', 'quarantined', 'loading')
-                    ORDER BY file_id LIMIT 1""",
-                (sha256, file_id),
+                "UPDATE ledger.file SET status = 'unrecognized', error = %s WHERE file_id = %s",
+                ("the name matches no file pattern of the contract (section A); left in place", file_id),
             )
-            original = cur.fetchone()
-            if original:
-                cur.execute(
-                    "UPDATE ledger.file SET status = 'duplicate', duplicate_of = %s, error = NULL WHERE file_id = %s",
-                    (original[0], file_id),
-                )
-                outcome.files["duplicate"] += 1
-                return None
+            outcome.files["unrecognized"] += 1
+            outcome.problems.append(f"{path}: not a known export (name matches no pattern); left in place")
+            return None
+        original = originals.get(sha256)
+        if original is not None and original != file_id:
+            cur.execute(
+                "UPDATE ledger.file SET status = 'duplicate', duplicate_of = %s, error = NULL WHERE file_id = %s",
+                (original, file_id),
+            )
+            outcome.files["duplicate"] += 1
+            return None
+        originals.setdefault(sha256, file_id)
+        if not fresh:
             cur.execute(
                 """UPDATE ledger.file SET status = 'loading', feed = %s, kind = %s,
-                          mine_code = coalesce(mine_code, %s), name_stamp = %s WHERE file_id = %s""",
+                          mine_code = coalesce(mine_code, %s), name_stamp = %s WHERE file_id = %s AND status <> 'loading'""",
                 (feed, kind, ctx.mine_code, ctx.stamp, file_id),
             )
         return Delivery(file_id, key, sha256, found)

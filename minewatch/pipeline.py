@@ -62,19 +62,15 @@ def ingest(conn, settings: Settings, paths: list[Path], progress: Progress | Non
             outcome.merge(path_.load_batch(list(group)))
         queue.clear()
 
-    for i, path in enumerate(paths, 1):
-        try:
-            delivery = path_.register(path, outcome)
-        except OSError as exc:
-            outcome.files["unreadable"] += 1
-            outcome.problems.append(f"{path}: cannot be read ({exc.strerror or exc}); left in place")
-            delivery = None
-        if delivery is not None:
+    chunk = max(1, settings.batch_files)
+    for start in range(0, total, chunk):
+        part = paths[start:start + chunk]
+        for delivery in path_.register(part, outcome):
             if queue and (_batch_key(queue[-1]) != _batch_key(delivery) or len(queue) >= settings.batch_files):
                 flush()
             queue.append(delivery)
         if progress:
-            progress(i, total, path.name)
+            progress(min(start + chunk, total), total, part[-1].name)
     flush()
     return outcome
 
