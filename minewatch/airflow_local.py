@@ -42,6 +42,7 @@ def airflow_env(landing: Path, warehouse_url: str) -> dict[str, str]:
         "MINEWATCH_WAREHOUSE_URL": warehouse_url,
         "MINEWATCH_LANDING": str(landing.resolve()),
         "MINEWATCH_HOME": str(settings.home),
+        "PYTHONWARNINGS": "ignore",
     }
 
 

