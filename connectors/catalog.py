@@ -37,6 +37,10 @@ KINDS: dict[str, tuple[str, int, str]] = {
     "AQKD": ("safety", 2, "connectors.provincial_safety:AqkdStream"),
     "AQMT": ("safety", 2, "connectors.provincial_safety:AqmtStream"),
     "safety": ("safety", 2, "connectors.safety_csv:SafetyCsvStream"),
+    # utility meters (E) and the explosives ledger (F.1)
+    "espi": ("meters", 2, "connectors.greenbutton:GreenButtonStream"),
+    "meter_readings": ("meters", 2, "connectors.meter_registers:MeterReadingsStream"),
+    "explosives": ("explosives", 2, "connectors.explosives:ExplosivesStream"),
 }
 
 FEEDS = ("registry", "safety", "positioning", "video", "meters", "explosives")
