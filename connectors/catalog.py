@@ -96,3 +96,9 @@ def match(name: str) -> Match | None:
         return None
     feed, phase, ref = KINDS[kind]
     return Match(feed, kind, phase, _load(ref), FileContext(name=name, mine_code=mine, stamp=stamp))
+
+
+def stream_for(name: str) -> tuple[type[Stream], FileContext] | None:
+    """The stream class and FileContext for a base name, or None (for tools and tests)."""
+    found = match(name)
+    return (type(found.stream), found.context) if found else None

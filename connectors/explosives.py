@@ -13,9 +13,7 @@ evidence for detection, not a parse error.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from connectors.base import FileContext, FileRejected, Item, Stream
@@ -25,7 +23,6 @@ from schemas import FileInfo, Record, Reject
 from schemas.explosives import EXPLOSIVES_ISSUES
 
 COLUMNS = ("record_id", "issued_at", "area_code", "explosive_kg", "detonators", "returned_kg", "returned_detonators")
-PATTERN = re.compile(r"^(?P<mine>[0-9]{6,20})_explosives_(?P<stamp>[0-9]{8})\.csv$", re.IGNORECASE)
 
 
 class _Bad(ValueError):
@@ -123,13 +120,3 @@ class ExplosivesStream(Stream):
 STREAMS: dict[str, type[Stream]] = {ExplosivesStream.kind: ExplosivesStream}
 
 
-def match(name: str) -> tuple[type[Stream], FileContext] | None:
-    """The stream class and FileContext for `{mine}_explosives_{yyyyMMdd}.csv`, or None."""
-    m = PATTERN.match(name)
-    if m is None:
-        return None
-    try:
-        stamp = datetime.strptime(m["stamp"], "%Y%m%d")
-    except ValueError:
-        return None
-    return ExplosivesStream, FileContext(name=name, mine_code=m["mine"], stamp=stamp)

@@ -525,12 +525,6 @@ def _atom_time(text: str | None) -> datetime | None:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-PATTERN = re.compile(r"^.+\.xml$", re.IGNORECASE)
 STREAMS: dict[str, type[Stream]] = {GreenButtonStream.kind: GreenButtonStream}
 
 
-def match(name: str) -> tuple[type[Stream], FileContext] | None:
-    """The stream class and FileContext for an ESPI feed's base name (`*.xml`), or None."""
-    if not PATTERN.match(name):
-        return None
-    return GreenButtonStream, FileContext(name=name)

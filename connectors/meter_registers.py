@@ -12,7 +12,6 @@ time that is no time (bad_time), a (meter, read_at) seen earlier in the file
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -25,7 +24,6 @@ from schemas import FileInfo, Record, Reject
 from schemas.meters import REGISTER_READINGS
 
 COLUMNS = ("meter_id", "read_at", "import_kwh_register")
-PATTERN = re.compile(r"^meter_readings_(?P<stamp>[0-9]{8})\.csv$", re.IGNORECASE)
 STEP = timedelta(minutes=15)
 
 
@@ -138,13 +136,3 @@ def intervals_from_registers(
 STREAMS: dict[str, type[Stream]] = {MeterReadingsStream.kind: MeterReadingsStream}
 
 
-def match(name: str) -> tuple[type[Stream], FileContext] | None:
-    """The stream class and FileContext for `meter_readings_{yyyyMMdd}.csv`, or None."""
-    m = PATTERN.match(name)
-    if m is None:
-        return None
-    try:
-        stamp = datetime.strptime(m["stamp"], "%Y%m%d")
-    except ValueError:
-        return None
-    return MeterReadingsStream, FileContext(name=name, mine_code=None, stamp=stamp)

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from connectors.catalog import stream_for
+
 from connectors import explosives
-from connectors.base import FileContext, FileRejected
+from connectors.base import FileRejected
 from connectors.explosives import ExplosivesStream
 from schemas import FileInfo, Record, Reject
 from schemas.explosives import EXPLOSIVES_ISSUES
@@ -18,7 +20,7 @@ CST = timezone(timedelta(hours=8))
 
 
 def read(data: bytes, name: str = NAME):
-    cls, ctx = explosives.match(name)
+    cls, ctx = stream_for(name)
     items = list(cls().read(data, ctx))
     assert isinstance(items[0], FileInfo)
     return items[0], [i for i in items if isinstance(i, Record)], [i for i in items if isinstance(i, Reject)]
@@ -86,10 +88,10 @@ def test_missing_column_rejects_the_file():
 
 
 def test_match_maps_the_daily_name_to_the_stream():
-    cls, ctx = explosives.match(NAME)
+    cls, ctx = stream_for(NAME)
     assert cls is ExplosivesStream
     assert (ctx.mine_code, ctx.stamp) == ("410403004688", datetime(2026, 3, 18))
-    assert explosives.match("14021100123_explosives_20260318.csv")[1].mine_code == "14021100123"
-    assert explosives.match("12345_explosives_20260318.csv") is None  # 5 digits
-    assert explosives.match("410403004688_explosives_20260332.csv") is None
+    assert stream_for("14021100123_explosives_20260318.csv")[1].mine_code == "14021100123"
+    assert stream_for("12345_explosives_20260318.csv") is None  # 5 digits
+    assert stream_for("410403004688_explosives_20260332.csv") is None
     assert explosives.STREAMS == {"explosives": ExplosivesStream}

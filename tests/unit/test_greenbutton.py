@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from connectors.catalog import stream_for
+
 from connectors import greenbutton
 from connectors.base import FileContext, FileIncomplete, FileRejected
 from connectors.greenbutton import GreenButtonStream
@@ -255,8 +257,8 @@ def test_xml_cut_short_is_incomplete():
 
 
 def test_match_maps_xml_names_to_the_stream():
-    cls, ctx = greenbutton.match("greenbutton_410403004688_20260318.xml")
+    cls, ctx = stream_for("greenbutton_410403004688_20260318.xml")
     assert cls is GreenButtonStream and ctx.name == "greenbutton_410403004688_20260318.xml"
-    assert greenbutton.match("Export.XML") is not None
-    assert greenbutton.match("meter_readings_20260318.csv") is None
+    assert stream_for("Export.XML") is not None
+    assert stream_for("meter_readings_20260318.csv")[0] is not GreenButtonStream
     assert greenbutton.STREAMS == {"espi": GreenButtonStream}

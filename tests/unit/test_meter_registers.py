@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from connectors.catalog import stream_for
+
 from connectors import meter_registers
 from connectors.base import FileContext, FileRejected
 from connectors.meter_registers import MeterInterval, MeterReadingsStream, intervals_from_registers
@@ -77,11 +79,11 @@ def test_missing_column_rejects_the_file():
 
 
 def test_match_maps_the_daily_name_to_the_stream():
-    cls, ctx = meter_registers.match(NAME)
+    cls, ctx = stream_for(NAME)
     assert cls is MeterReadingsStream
     assert ctx.stamp == datetime(2026, 3, 18) and ctx.mine_code is None
-    assert meter_registers.match("meter_readings_20261318.csv") is None
-    assert meter_registers.match("410403004688_meter_readings_20260318.csv") is None
+    assert stream_for("meter_readings_20261318.csv") is None
+    assert stream_for("410403004688_meter_readings_20260318.csv") is None
     assert meter_registers.STREAMS == {"meter_readings": MeterReadingsStream}
 
 
