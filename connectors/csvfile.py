@@ -41,6 +41,7 @@ def read_csv(data: bytes, columns: Sequence[str]) -> Iterator[tuple[int, dict[st
         header = [h.strip().lstrip("\ufeff") for h in next(reader)]
     except StopIteration:
         raise FileRejected("field_count", "the file is empty (no header row)") from None
+    lines.raw.clear()  # the header is no record's raw text
     missing = [c for c in columns if c not in header]
     if missing:
         raise FileRejected(

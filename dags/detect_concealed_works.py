@@ -10,14 +10,27 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import Asset, AssetAny, dag, task
 
-FEEDS = [Asset(name="minewatch_registry", uri="minewatch://warehouse/registry")]
+# the Assets the ingest DAGs publish; a new event of any of them starts a run
+FEEDS = [
+    Asset(name="minewatch_registry", uri="minewatch://warehouse/registry"),
+    Asset(name="minewatch_safety", uri="minewatch://warehouse/safety"),
+    Asset(name="minewatch_meters", uri="minewatch://warehouse/meters"),
+    Asset(name="minewatch_explosives", uri="minewatch://warehouse/explosives"),
+]
+
+
+def notify_failure(context):
+    """After the last retry: mail the failure (SMTP, or an .eml in the outbox)."""
+    from minewatch.notify import task_failed
+
+    task_failed(context)
 
 
 @dag(
     dag_id="detect_concealed_works",
-    schedule=FEEDS[0],
+    schedule=AssetAny(*FEEDS),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
@@ -27,6 +40,7 @@ FEEDS = [Asset(name="minewatch_registry", uri="minewatch://warehouse/registry")]
         "retries": 1,
         "retry_delay": timedelta(minutes=2),
         "execution_timeout": timedelta(minutes=30),
+        "on_failure_callback": notify_failure,
     },
     doc_md=__doc__,
 )

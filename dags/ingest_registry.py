@@ -18,6 +18,13 @@ from airflow.sdk import Asset, Param, dag, task
 REGISTRY = Asset(name="minewatch_registry", uri="minewatch://warehouse/registry")
 
 
+def notify_failure(context):
+    """After the last retry: mail the failure (SMTP, or an .eml in the outbox)."""
+    from minewatch.notify import task_failed
+
+    task_failed(context)
+
+
 @dag(
     dag_id="ingest_registry",
     schedule="@hourly",
@@ -30,6 +37,7 @@ REGISTRY = Asset(name="minewatch_registry", uri="minewatch://warehouse/registry"
         "retries": 2,
         "retry_delay": timedelta(minutes=1),
         "execution_timeout": timedelta(minutes=30),
+        "on_failure_callback": notify_failure,
     },
     params={"landing": Param("", type="string", description="landing folder; empty = $MINEWATCH_LANDING")},
     doc_md=__doc__,

@@ -21,6 +21,7 @@ from pathlib import Path
 from minewatch import __version__
 from minewatch.config import ConfigError, load_settings
 from minewatch.pipeline import LandingError
+from minewatch.quarantine import QuarantineError
 from minewatch.warehouse import WarehouseError
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_CANNOT_RUN = 0, 1, 2
@@ -92,6 +93,8 @@ def cmd_run(args) -> int:
         print(f"  {line}")
     if len(outcome.problems) > args.max_problems:
         print(f"  … and {len(outcome.problems) - args.max_problems} more (minewatch status shows them by reason)")
+    for line in outcome.mails:
+        print(f"  {line}")
     return EXIT_OK
 
 
@@ -162,6 +165,7 @@ def cmd_summary(args) -> int:
         report = status(conn)
         found = flags(conn)
         days = risk_days(conn, limit=args.top)
+        mail = _mail_summary(conn)
     finally:
         conn.close()
     by_status: dict[str, int] = {}
@@ -177,6 +181,8 @@ def cmd_summary(args) -> int:
     for f in found:
         codes[f["flag_code"]] = codes.get(f["flag_code"], 0) + 1
     print(f"  findings: {len(found)}" + (" (" + ", ".join(f"{c} {n}" for c, n in sorted(codes.items())) + ")" if codes else ""))
+    if mail:
+        print("  " + mail)
     if days:
         print("  mine-days to look at first:")
         for d in days:
@@ -185,6 +191,180 @@ def cmd_summary(args) -> int:
             for reason in d["reasons"] or []:
                 print(f"        - {reason}")
     return EXIT_OK
+
+
+def _held_line(r: dict) -> str:
+    where = "whole file" if r["record_no"] is None else f"record {r['record_no']}"
+    detail = (r["detail"] or "").replace("\n", " ")
+    detail = detail if len(detail) <= 90 else detail[:89] + "…"
+    return (f"{r['quarantine_id']:>7}  {r['held_at'].astimezone().strftime('%Y-%m-%d %H:%M')}  {r['feed']:<10} "
+            f"{r['kind']:<8} {r['mine_code'] or '-':<12} {r['reason']:<20} {r['name']} {where}"
+            + (f"  [{r['status']}]" if r["status"] != "held" else "") + (f"\n{'':9}{detail}" if detail else ""))
+
+
+def cmd_quarantine_list(args) -> int:
+    from minewatch.quarantine import rows
+
+    conn = _connect()
+    try:
+        found = rows(conn, args.feed, args.reason, args.status, limit=args.limit)
+    finally:
+        conn.close()
+    if args.json:
+        print(json.dumps(found, default=_json_default, ensure_ascii=False))
+        return EXIT_OK
+    if not found:
+        print("nothing " + ("held" if args.status == "held" else f"with status {args.status}"))
+    for r in found:
+        print(_held_line(r))
+    if len(found) == args.limit:
+        print(f"(the first {args.limit}; --limit shows more)")
+    return EXIT_OK
+
+
+def cmd_quarantine_show(args) -> int:
+    from minewatch.quarantine import show
+    from minewatch.validation import sample_text
+
+    conn = _connect()
+    try:
+        item = show(conn, args.id)
+    finally:
+        conn.close()
+    if args.json:
+        print(json.dumps(item, default=_json_default, ensure_ascii=False))
+        return EXIT_OK
+    where = "the whole file" if item["record_no"] is None else f"record {item['record_no']}"
+    print(f"quarantine {item['quarantine_id']}: {where} of {item['name']} ({item['status']})")
+    print(f"  file      {item['file_id']}  {item['path']}  (ledger: {item['file_status']})")
+    print(f"  feed      {item['feed']} / {item['kind']}, mine {item['mine_code'] or '-'}")
+    print(f"  reason    {item['reason']}")
+    print(f"  held at   {item['held_at'].astimezone().isoformat(timespec='seconds')}"
+          + (f", {item['status']} at {item['resolved_at'].astimezone().isoformat(timespec='seconds')}"
+             if item["resolved_at"] else ""))
+    if item["detail"]:
+        print(f"  detail    {item['detail']}")
+    if item["raw_text"]:
+        print(f"  raw       {item['raw_text']}")
+    if item["failed_expectations"]:
+        print("  failed expectations (latest validation of the file):")
+        shown = []
+        for e in item["failed_expectations"]:
+            print(f"    [{e['severity']}] {e['summary']}  ({e['suite']}: {e['check']})")
+            if e["sample"] in shown:  # the same records as above
+                continue
+            shown.append(e["sample"])
+            for s in (e["sample"] or [])[:5]:
+                rec = f"record {s.get('record_no')}"
+                if "raw" in s:
+                    print(f"        {rec}: {s.get('reason')} {s.get('detail') or ''}  raw: {s.get('raw')}")
+                else:
+                    print(f"        {rec}: {sample_text(s.get('values'))}")
+    qid = item["quarantine_id"]
+    print(f"  {item['held_in_file']} row(s) of this file held; release: minewatch quarantine release {qid} [--accept];"
+          f" discard: minewatch quarantine discard {qid}")
+    return EXIT_OK
+
+
+def cmd_quarantine_release(args) -> int:
+    from minewatch.alerts import after_run
+    from minewatch.quarantine import release
+
+    settings = load_settings()
+    conn = _connect()
+    try:
+        report = release(conn, settings, args.ids, args.file, args.reason, args.feed, accept=args.accept)
+        mails = after_run(conn, settings)
+    finally:
+        conn.close()
+    print(f"released {report.released} quarantine row(s) of {len(report.files)} file(s)"
+          + (" (accepting failed expectations)" if args.accept else ""))
+    for f in report.files:
+        again = f"; {f['held_again']} held again" if f["held_again"] else ""
+        print(f"  {f['name']} (file {f['file_id']}): {f['status']}, {f['rows_loaded']} row(s) loaded{again}")
+        for p in f["problems"][:5]:
+            print(f"    {p}")
+    for line in mails:
+        print(f"  {line}")
+    return EXIT_OK
+
+
+def cmd_quarantine_discard(args) -> int:
+    from minewatch.quarantine import discard
+
+    conn = _connect()
+    try:
+        n = discard(conn, args.ids, args.file, args.reason, args.feed)
+    finally:
+        conn.close()
+    print(f"discarded {n} quarantine row(s); the files stay in the archive")
+    return EXIT_OK
+
+
+def cmd_quality_docs(args) -> int:
+    from minewatch.validation import build_docs
+
+    settings = load_settings()
+    conn = _connect()
+    try:
+        index = build_docs(conn, settings, days=args.days)
+    finally:
+        conn.close()
+    print(f"Data Docs written: {index}")
+    return EXIT_OK
+
+
+def cmd_alerts_digest(args) -> int:
+    from minewatch.alerts import digest
+
+    settings = load_settings()
+    conn = _connect()
+    try:
+        lines = digest(conn, settings)
+    finally:
+        conn.close()
+    for line in lines or ["nothing to report: no held deliveries untold and no warnings since the last digest"]:
+        print(line)
+    return EXIT_OK
+
+
+def cmd_alerts_risk_digest(args) -> int:
+    from minewatch.alerts import risk_digest
+
+    day = None
+    if args.day:
+        try:
+            day = date.fromisoformat(args.day)
+        except ValueError:
+            raise ConfigError(f"--day {args.day!r} is not a yyyy-mm-dd date") from None
+    settings = load_settings()
+    conn = _connect()
+    try:
+        lines = risk_digest(conn, settings, day, top=args.top, force=args.force)
+    finally:
+        conn.close()
+    for line in lines or ["nothing to send: no mine-day with findings" + (" that day" if day else "")
+                          + " (or its digest was sent already; --force sends it again)"]:
+        print(line)
+    return EXIT_OK
+
+
+def _mail_summary(conn) -> str:
+    """One line on the alert mail sent: how many of each kind, and where the outbox is."""
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('quality.mail') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            return ""
+        cur.execute("SELECT kind, transport, count(*) FROM quality.mail GROUP BY 1, 2 ORDER BY 1, 2")
+        rows = cur.fetchall()
+        cur.execute("SELECT count(*) FROM quality.incident WHERE closed_at IS NULL")
+        open_incidents = cur.fetchone()[0]
+    if not rows:
+        return f"alert mail: none sent; open data-quality incidents: {open_incidents}"
+    kinds = ", ".join(f"{n} {k.replace('_', ' ')}" for k, _, n in rows)
+    outbox = any(t == "outbox" for _, t, _ in rows)
+    where = f" (in the outbox: {load_settings().outbox_dir})" if outbox else ""
+    return f"alert mail: {kinds}{where}; open data-quality incidents: {open_incidents}"
 
 
 def cmd_airflow(args) -> int:
@@ -229,6 +409,48 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--top", type=int, default=5, help="how many mine-days to list")
     sm.set_defaults(func=cmd_summary)
 
+    q = sub.add_parser("quarantine", help="what is held back: list, show, release (re-parse from the archive), discard")
+    qsub = q.add_subparsers(dest="quarantine_command", required=True)
+    ql = qsub.add_parser("list", help="held rows, newest first")
+    ql.add_argument("--feed", help="only this feed")
+    ql.add_argument("--reason", help="only this reason code (e.g. expectation_failed)")
+    ql.add_argument("--status", choices=["held", "released", "discarded", "all"], default="held")
+    ql.add_argument("--limit", type=int, default=200)
+    ql.add_argument("--json", action="store_true")
+    ql.set_defaults(func=cmd_quarantine_list)
+    qs = qsub.add_parser("show", help="one row: its file, raw text and the failed expectations")
+    qs.add_argument("id", type=int, help="quarantine id (minewatch quarantine list)")
+    qs.add_argument("--json", action="store_true")
+    qs.set_defaults(func=cmd_quarantine_show)
+    for name, func, text in (("release", cmd_quarantine_release,
+                              "re-parse the files from the archive with the current code and load them"),
+                             ("discard", cmd_quarantine_discard, "keep them out for good (the bytes stay archived)")):
+        qr = qsub.add_parser(name, help=text)
+        qr.add_argument("ids", type=int, nargs="*", help="quarantine ids")
+        qr.add_argument("--file", type=int, help="every held row of this file id")
+        qr.add_argument("--reason", help="every held row with this reason")
+        qr.add_argument("--feed", help="with --reason or --file: only this feed")
+        if name == "release":
+            qr.add_argument("--accept", action="store_true",
+                            help="load even if critical expectations still fail (recorded as accepted)")
+        qr.set_defaults(func=func)
+
+    ql_ = sub.add_parser("quality", help="data-quality results")
+    qlsub = ql_.add_subparsers(dest="quality_command", required=True)
+    docs = qlsub.add_parser("docs", help="build Great Expectations Data Docs from the stored validations")
+    docs.add_argument("--days", type=float, default=7.0, help="validations of the last DAYS days (default 7)")
+    docs.set_defaults(func=cmd_quality_docs)
+
+    al = sub.add_parser("alerts", help="alert mail that is sent on a schedule")
+    alsub = al.add_subparsers(dest="alerts_command", required=True)
+    dg = alsub.add_parser("digest", help="mail held deliveries not yet told of, and warnings, since the last digest")
+    dg.set_defaults(func=cmd_alerts_digest)
+    rd = alsub.add_parser("risk-digest", help="mail the riskiest mine-days of a day (mart.mine_day_risk)")
+    rd.add_argument("--day", help="yyyy-mm-dd (default: the latest day with findings)")
+    rd.add_argument("--top", type=int, default=10)
+    rd.add_argument("--force", action="store_true", help="send even if that day's digest was sent")
+    rd.set_defaults(func=cmd_alerts_risk_digest)
+
     af = sub.add_parser("airflow", help="run the real Airflow DAGs locally over a landing folder (dag.test)")
     af.add_argument("--landing", required=True)
     af.add_argument("--dag", action="append", help="only this DAG id (repeatable)")
@@ -251,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
-    except (ConfigError, WarehouseError, LandingError) as exc:
+    except (ConfigError, WarehouseError, LandingError, QuarantineError) as exc:
         print(f"minewatch: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:

@@ -9,12 +9,20 @@
 | MINEWATCH_STALE_AFTER_S | how long an untrailered file may stay unchanged before it is quarantined as truncated | 900 |
 | MINEWATCH_STATEMENT_TIMEOUT_S | statement_timeout of every warehouse session | 600 |
 | MINEWATCH_BATCH_FILES | how many landing files of one mine and kind are loaded in one transaction | 200 |
+| MINEWATCH_VALIDATE | run the expectation suites between parsing and committing (`0` turns them off) | 1 |
+| MINEWATCH_DATA_DOCS | where `minewatch quality docs` writes Data Docs | `$MINEWATCH_HOME/data_docs` |
+| MINEWATCH_SMTP_HOST | SMTP server for alert mail (else Airflow connection `minewatch_smtp`, else the outbox) | none |
+| MINEWATCH_SMTP_PORT | its port | 587 with starttls, 465 with ssl, else 25 |
+| MINEWATCH_SMTP_TLS | `none`, `starttls` or `ssl` | starttls |
+| MINEWATCH_SMTP_USER, MINEWATCH_SMTP_PASSWORD | login, when the server wants one | none |
+| MINEWATCH_ALERT_FROM | sender of alert mail | `minewatch@localhost` |
+| MINEWATCH_ALERT_TO | recipients of alert mail, comma-separated | `minewatch-alerts@localhost` |
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -51,6 +59,15 @@ class Settings:
     stale_after_s: float
     statement_timeout_s: float
     batch_files: int
+    validate: bool = True
+    data_docs_dir: Path | None = None
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    smtp_tls: str = "starttls"
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    alert_from: str = "minewatch@localhost"
+    alert_to: tuple[str, ...] = ("minewatch-alerts@localhost",)
 
     @property
     def embedded_pgdata(self) -> Path:
@@ -72,4 +89,21 @@ def load_settings() -> Settings:
         stale_after_s=_float("MINEWATCH_STALE_AFTER_S", 900.0),
         statement_timeout_s=_float("MINEWATCH_STATEMENT_TIMEOUT_S", 600.0),
         batch_files=int(_float("MINEWATCH_BATCH_FILES", 200)),
+        validate=os.environ.get("MINEWATCH_VALIDATE", "1").strip().lower() not in ("0", "false", "no", "off"),
+        data_docs_dir=Path(os.environ.get("MINEWATCH_DATA_DOCS") or home / "data_docs").resolve(),
+        smtp_host=os.environ.get("MINEWATCH_SMTP_HOST") or None,
+        smtp_port=int(_float("MINEWATCH_SMTP_PORT", 0)) or None,
+        smtp_tls=_choice("MINEWATCH_SMTP_TLS", ("none", "starttls", "ssl"), "starttls"),
+        smtp_user=os.environ.get("MINEWATCH_SMTP_USER") or None,
+        smtp_password=os.environ.get("MINEWATCH_SMTP_PASSWORD") or None,
+        alert_from=os.environ.get("MINEWATCH_ALERT_FROM") or "minewatch@localhost",
+        alert_to=tuple(a.strip() for a in (os.environ.get("MINEWATCH_ALERT_TO") or "minewatch-alerts@localhost")
+                       .split(",") if a.strip()),
     )
+
+
+def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = (os.environ.get(name) or default).strip().lower()
+    if raw not in allowed:
+        raise ConfigError(f"{name}={raw!r} is not one of {', '.join(allowed)}")
+    return raw

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from minewatch.config import load_settings
-from minewatch.pipeline import ingest, landing_files
+from minewatch.pipeline import ingest, landing_files, send_alerts
 from minewatch.warehouse import connect, ensure_upgraded, resolve_url
 
 DEFAULT_LANDING = "/srv/minewatch/landing"
@@ -49,10 +49,24 @@ def load_files(paths: list[str]) -> dict:
     try:
         ensure_upgraded(conn)
         outcome = ingest(conn, settings, [Path(p) for p in paths])
+        outcome.mails.extend(send_alerts(conn, settings, outcome))
     finally:
         conn.close()
     return {"files": dict(outcome.files), "rows_loaded": outcome.rows_loaded,
-            "rows_rejected": outcome.rows_rejected, "problems": outcome.problems[:20]}
+            "rows_rejected": outcome.rows_rejected, "problems": outcome.problems[:20], "mails": outcome.mails}
+
+
+def send_digests() -> dict:
+    """The daily mails: the data-quality digest and the risk digest of the latest scored day."""
+    from minewatch.alerts import digest, risk_digest
+
+    settings = load_settings()
+    conn = connect(resolve_url(settings), settings.statement_timeout_s)
+    try:
+        ensure_upgraded(conn)
+        return {"mails": digest(conn, settings) + risk_digest(conn, settings)}
+    finally:
+        conn.close()
 
 
 def detect() -> dict:

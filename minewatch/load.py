@@ -14,6 +14,10 @@
    retried file by file, so one bad file cannot hold back the others, and a
    file that fails alone is marked `failed` with a one-line error and retried
    on the next run. A failure leaves the warehouse as it was.
+3. Between parsing and staging, `minewatch.validation` runs the batch's
+   expectation suites: a critical failure of a batch of several files is a
+   failure (retried file by file); of one file, it holds the file whole in
+   quarantine (`expectation_failed`). Results are kept in schema `quality`.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from psycopg2.extras import execute_values
 
 from connectors.base import FileIncomplete, FileRejected
 from connectors.catalog import Match, match
-from minewatch import archive
+from minewatch import archive, validation
 from minewatch.config import Settings
 from minewatch.warehouse import sql_dir
 from schemas import SCHEMAS, FileInfo, Record, Reject
@@ -65,6 +69,7 @@ class Outcome:
     rows_rejected: int = 0
     problems: list[str] = field(default_factory=list)
     loaded_file_ids: list[int] = field(default_factory=list)
+    mails: list[str] = field(default_factory=list)  # one line per alert mail sent or written
 
     def merge(self, other: Outcome) -> None:
         for k, v in other.files.items():
@@ -73,6 +78,7 @@ class Outcome:
         self.rows_rejected += other.rows_rejected
         self.problems.extend(other.problems)
         self.loaded_file_ids.extend(other.loaded_file_ids)
+        self.mails.extend(other.mails)
 
 
 # --- COPY text encoding --------------------------------------------------------------------
@@ -145,9 +151,11 @@ def merge_sql(target: str) -> str:
 class LoadPath:
     """Ledger, archive, staging, merge and quarantine over one warehouse connection."""
 
-    def __init__(self, conn, settings: Settings):
+    def __init__(self, conn, settings: Settings, accept_failed_expectations: bool = False):
         self.conn = conn
         self.settings = settings
+        # an operator's release with --accept: failed expectations are recorded, nothing is held for them
+        self.accept_failed_expectations = accept_failed_expectations
         conn.set_client_encoding("UTF8")
 
     # --- 1. ledger and archive ---------------------------------------------------------------
@@ -321,6 +329,15 @@ class LoadPath:
                     continue
                 parsed[d.file_id] = (good, bad, info)
 
+            # --- validation: the batch against its suites (raises for a bad batch of several files) ---
+            verdict = validation.validate_batch(self, batch, spools, rejects, parsed)
+            if verdict is not None and verdict.held:  # one file failed a critical expectation: hold it whole
+                for s in (*spools.values(), rejects):
+                    s.rewind_to((0, 0))
+                held.append((next(d for d in batch if d.file_id in parsed), "expectation_failed", verdict.detail()))
+                parsed.clear()
+            # ---------------------------------------------------------------------------------------------
+
             with self.conn, self.conn.cursor() as cur:
                 if parsed:
                     execute_values(
@@ -359,6 +376,7 @@ class LoadPath:
                     )
                 self._hold_files(cur, held, outcome)
                 self._pending_files(cur, pending, outcome)
+                validation.record(cur, verdict)
                 if parsed:
                     # records the merge SQL itself held back (e.g. unknown_point) count as rejected
                     cur.execute(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from itertools import groupby
 from pathlib import Path
 
 from connectors.catalog import identify, match
@@ -51,28 +50,54 @@ def _batch_key(d: Delivery) -> tuple:
 
 
 def ingest(conn, settings: Settings, paths: list[Path], progress: Progress | None = None) -> Outcome:
-    """Register and load the given landing files through the one load path."""
+    """Register and load the given landing files through the one load path.
+
+    Files are batched by feed, kind and mine (up to MINEWATCH_BATCH_FILES each), whatever order
+    the mines' files interleave in; every batch of a phase (reference data, definitions, facts)
+    is loaded before the first file of the next phase.
+    """
     path_ = LoadPath(conn, settings)
     outcome = Outcome()
     total = len(paths)
-    queue: list[Delivery] = []
+    queues: dict[tuple, list[Delivery]] = {}  # batch key -> its deliveries, in landing order
+    phase: int | None = None
 
-    def flush() -> None:
-        for _, group in groupby(queue, key=_batch_key):
-            outcome.merge(path_.load_batch(list(group)))
-        queue.clear()
+    def flush(key: tuple) -> None:
+        outcome.merge(path_.load_batch(queues.pop(key)))
+
+    def flush_all() -> None:
+        for key in list(queues):
+            flush(key)
 
     chunk = max(1, settings.batch_files)
     for start in range(0, total, chunk):
         part = paths[start:start + chunk]
         for delivery in path_.register(part, outcome):
-            if queue and (_batch_key(queue[-1]) != _batch_key(delivery) or len(queue) >= settings.batch_files):
-                flush()
-            queue.append(delivery)
+            if phase is not None and delivery.match.phase != phase:
+                flush_all()
+            phase = delivery.match.phase
+            key = _batch_key(delivery)
+            queues.setdefault(key, []).append(delivery)
+            if len(queues[key]) >= settings.batch_files:
+                flush(key)
         if progress:
             progress(min(start + chunk, total), total, part[-1].name)
-    flush()
+    flush_all()
     return outcome
+
+
+def send_alerts(conn, settings: Settings, outcome: Outcome | None = None) -> list[str]:
+    """Incident mails for the validations of this run (and due digests); a failure is a problem line, not a crash."""
+    from minewatch.alerts import after_run
+
+    try:
+        return after_run(conn, settings)
+    except Exception as exc:  # noqa: BLE001 - mail must never take a load down
+        conn.rollback()
+        log.warning("alert mail failed: %s", exc)
+        if outcome is not None:
+            outcome.problems.append(f"alert mail could not be sent ({type(exc).__name__}: {exc}); retried next run")
+        return []
 
 
 def run_landing(landing: Path, feeds: Iterable[str] | None = None, settings: Settings | None = None,
@@ -88,6 +113,7 @@ def run_landing(landing: Path, feeds: Iterable[str] | None = None, settings: Set
             from minewatch.detect import run_detection
 
             run_detection(conn)
+        outcome.mails.extend(send_alerts(conn, settings, outcome))
         return outcome
     finally:
         conn.close()
