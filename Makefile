@@ -9,7 +9,7 @@ DEMO_DAYS  ?= 2
 # the machine's own PostgreSQL, for `make test-db`
 LOCAL_PG ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: help install demo test test-unit test-db clean-demo
+.PHONY: help install demo test test-unit test-db bench clean-demo
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ test-unit: install ## the tests that need no database
 
 test-db: install ## the database and DAG tests again, against the PostgreSQL at 127.0.0.1:5432 (LOCAL_PG)
 	MINEWATCH_TEST_PG_URL=$(LOCAL_PG) $(BIN)/python -m pytest -q tests/integration tests/dags
+
+bench: install ## ingest speed and memory against the PostgreSQL COPY floor, two sizes -> bench/results/latest.json
+	$(BIN)/python bench/run.py
 
 clean-demo: ## forget the demo's data (stops nothing; the embedded server stops by itself)
 	rm -rf $(DEMO)

@@ -36,7 +36,7 @@ from psycopg2 import sql
 from psycopg2.extras import execute_values
 
 from connectors.base import FileIncomplete, FileRejected
-from connectors.catalog import Match, match
+from connectors.catalog import Match, identify, match
 from minewatch import archive, validation
 from minewatch.config import Settings
 from minewatch.warehouse import sql_dir
@@ -235,12 +235,15 @@ class LoadPath:
             file_id = inserted[0]
             fresh = True
         if found is None:
+            known_kind = identify(path.name)
+            why = (f"a {known_kind[0]} export, which this minewatch cannot load yet" if known_kind
+                   else "the name matches no file pattern of the contract (section A)")
             cur.execute(
                 "UPDATE ledger.file SET status = 'unrecognized', error = %s WHERE file_id = %s",
-                ("the name matches no file pattern of the contract (section A); left in place", file_id),
+                (f"{why}; left in place", file_id),
             )
             outcome.files["unrecognized"] += 1
-            outcome.problems.append(f"{path}: not a known export (name matches no pattern); left in place")
+            outcome.problems.append(f"{path}: {why}; left in place")
             return None
         original = originals.get(sha256)
         if original is not None and original != file_id:
