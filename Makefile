@@ -25,7 +25,7 @@ install: $(BIN)/.installed ## create .venv and install minewatch with its test t
 
 demo: install ## sample province -> real Airflow DAGs -> warehouse (embedded unless MINEWATCH_WAREHOUSE_URL) -> findings
 	rm -rf $(DEMO)
-	$(MW) sample $(DEMO)/landing --mines $(DEMO_MINES) --days $(DEMO_DAYS) --seed 7
+	$(MW) sample $(DEMO)/landing --mines $(DEMO_MINES) --days $(DEMO_DAYS) --seed 7 --malformed
 	$(MW) db upgrade
 	$(MW) airflow --landing $(DEMO)/landing
 	$(MW) summary

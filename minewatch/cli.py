@@ -89,6 +89,15 @@ def cmd_run(args) -> int:
             bar.stop()
     files = ", ".join(f"{n} {s}" for s, n in sorted(outcome.files.items())) or "no files"
     print(f"files: {files}; rows loaded: {outcome.rows_loaded}; records held in quarantine: {outcome.rows_rejected}")
+    problems, not_yet = [], {}
+    for line in outcome.problems:  # files of kinds without a loader yet: one line per kind
+        if line.endswith("cannot load yet; left in place") and ": a " in line:
+            kind = line.split(": a ", 1)[1].split(" ", 1)[0]
+            not_yet[kind] = not_yet.get(kind, 0) + 1
+        else:
+            problems.append(line)
+    problems += [f"{n} {k} file(s): a kind this minewatch cannot load yet; left in place" for k, n in not_yet.items()]
+    outcome.problems = problems
     for line in outcome.problems[: args.max_problems]:
         print(f"  {line}")
     if len(outcome.problems) > args.max_problems:
