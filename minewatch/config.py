@@ -8,6 +8,7 @@
 | MINEWATCH_OUTBOX | alert mail written as .eml when no SMTP server is set | `$MINEWATCH_HOME/outbox` |
 | MINEWATCH_STALE_AFTER_S | how long an untrailered file may stay unchanged before it is quarantined as truncated | 900 |
 | MINEWATCH_STATEMENT_TIMEOUT_S | statement_timeout of every warehouse session | 600 |
+| MINEWATCH_RETENTION_DAYS | drop safety readings partitions (whole China-local days) older than this after each ingest; unset = keep all | unset |
 | MINEWATCH_BATCH_FILES | how many landing files of one mine and kind are loaded in one transaction | 200 |
 | MINEWATCH_VALIDATE | run the expectation suites between parsing and committing (`0` turns them off) | 1 |
 | MINEWATCH_DATA_DOCS | where `minewatch quality docs` writes Data Docs | `$MINEWATCH_HOME/data_docs` |
@@ -68,6 +69,7 @@ class Settings:
     smtp_password: str | None = field(default=None, repr=False)
     alert_from: str = "minewatch@localhost"
     alert_to: tuple[str, ...] = ("minewatch-alerts@localhost",)
+    retention_days: float | None = None
 
     @property
     def embedded_pgdata(self) -> Path:
@@ -89,6 +91,7 @@ def load_settings() -> Settings:
         stale_after_s=_float("MINEWATCH_STALE_AFTER_S", 900.0),
         statement_timeout_s=_float("MINEWATCH_STATEMENT_TIMEOUT_S", 600.0),
         batch_files=int(_float("MINEWATCH_BATCH_FILES", 200)),
+        retention_days=_float("MINEWATCH_RETENTION_DAYS", 0.0) or None,
         validate=os.environ.get("MINEWATCH_VALIDATE", "1").strip().lower() not in ("0", "false", "no", "off"),
         data_docs_dir=Path(os.environ.get("MINEWATCH_DATA_DOCS") or home / "data_docs").resolve(),
         smtp_host=os.environ.get("MINEWATCH_SMTP_HOST") or None,

@@ -83,6 +83,7 @@ def ingest(conn, settings: Settings, paths: list[Path], progress: Progress | Non
         if progress:
             progress(min(start + chunk, total), total, part[-1].name)
     flush_all()
+    apply_retention(conn, settings)
     return outcome
 
 
@@ -98,6 +99,19 @@ def send_alerts(conn, settings: Settings, outcome: Outcome | None = None) -> lis
         if outcome is not None:
             outcome.problems.append(f"alert mail could not be sent ({type(exc).__name__}: {exc}); retried next run")
         return []
+
+
+def apply_retention(conn, settings: Settings) -> list[str]:
+    """Drop the readings partitions older than MINEWATCH_RETENTION_DAYS; the names dropped."""
+    if not settings.retention_days:
+        return []
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT core.drop_safety_reading_partitions_before(now() - %s * interval '1 day')",
+                    (settings.retention_days,))
+        dropped = [r[0] for r in cur.fetchall()]
+    if dropped:
+        log.info("retention: dropped %s", ", ".join(dropped))
+    return dropped
 
 
 def run_landing(landing: Path, feeds: Iterable[str] | None = None, settings: Settings | None = None,
