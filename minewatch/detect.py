@@ -12,7 +12,9 @@ UPSERT = """
 INSERT INTO core.flag (mine_code, flag_code, subject_kind, subject_code, area_code,
                        started_at, ended_at, severity, evidence)
 SELECT mine_code, flag_code, subject_kind, subject_code, area_code, started_at, ended_at, severity, evidence
-  FROM ({rule}) AS finding
+  FROM (
+{rule}
+) AS finding
 ON CONFLICT (mine_code, flag_code, subject_kind, subject_code, started_at) DO UPDATE
    SET ended_at = EXCLUDED.ended_at, severity = EXCLUDED.severity, area_code = EXCLUDED.area_code,
        evidence = EXCLUDED.evidence, updated_at = now()
