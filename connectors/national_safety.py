@@ -18,6 +18,7 @@ from connectors.networking import (
     NATIONAL_HEADER_PARTS,
     FieldError,
     NetworkingStream,
+    checked,
     count_detail,
     count_ok,
     local_time,
@@ -104,15 +105,12 @@ class CddyStream(_NationalStream):
         yield info
         mine, snapshot_at = info.mine_code, info.produced_at
         seen: set[str] = set()
-        for no, fields, raw in records:
-            if not count_ok(fields, 24):
-                yield Reject(no, "field_count", raw, count_detail(fields, 24, raw))
+        for item in checked(records, 24):
+            if type(item) is Reject:
+                yield item
                 continue
-            f = [x.strip() for x in fields]
+            no, f, raw = item
             point = f[0]
-            if not point:
-                yield Reject(no, "field_count", raw, "point_code is empty")
-                continue
             try:
                 v = {name: number(f[i], name) for i, name in _CDDY_NUMBERS}
                 defined_at = local_time(f[23], "defined_at")
@@ -201,15 +199,12 @@ class TjsjStream(_NationalStream):
         mine, upload_at = info.mine_code, info.produced_at
         lo, hi = window(upload_at, self.cycle)
         seen: set = set()
-        for no, fields, raw in records:
-            if not count_ok(fields, 11):
-                yield Reject(no, "field_count", raw, count_detail(fields, 11, raw))
+        for item in checked(records, 11):
+            if type(item) is Reject:
+                yield item
                 continue
-            f = [x.strip() for x in fields]
+            no, f, raw = item
             point = f[0]
-            if not point:
-                yield Reject(no, "field_count", raw, "point_code is empty")
-                continue
             try:
                 avg_value = number(f[4], "avg_value")
                 max_value = number(f[5], "max_value")
@@ -318,15 +313,12 @@ class FzdyStream(_NationalStream):
         yield info
         mine, snapshot_at = info.mine_code, info.produced_at
         seen: set[str] = set()
-        for no, fields, raw in records:
-            if not count_ok(fields, 6):
-                yield Reject(no, "field_count", raw, count_detail(fields, 6, raw))
+        for item in checked(records, 6, key_name="outstation_code"):
+            if type(item) is Reject:
+                yield item
                 continue
-            f = [x.strip() for x in fields]
+            no, f, raw = item
             code = f[0]
-            if not code:
-                yield Reject(no, "field_count", raw, "outstation_code is empty")
-                continue
             try:
                 x, y, z = number(f[2], "x"), number(f[3], "y"), number(f[4], "z")
                 defined_at = local_time(f[5], "data_time")

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 from connectors.base import FileContext, FileIncomplete, FileRejected, decode_text
-from schemas import FileInfo
+from schemas import FileInfo, Reject
 
 CHINA_TZ = timezone(timedelta(hours=8))
 TRAILER = "||"
@@ -121,6 +121,20 @@ def count_ok(fields: list[str], expected: int) -> bool:
     """True when a record has the expected field count (a trailing `;` before `~` is tolerated)."""
     n = len(fields)
     return n == expected or (n == expected + 1 and not fields[expected].strip())
+
+
+def checked(records: Iterator[NetworkingRecord], width: int, key_name: str = "point_code") -> Iterator:
+    """The records with `width` fields and a non-empty first field, stripped, as (record_no, fields, raw);
+    the others as `field_count` rejects."""
+    for no, fields, raw in records:
+        if not count_ok(fields, width):
+            yield Reject(no, "field_count", raw, count_detail(fields, width, raw))
+            continue
+        f = [x.strip() for x in fields]
+        if not f[0]:
+            yield Reject(no, "field_count", raw, f"{key_name} is empty")
+            continue
+        yield no, f, raw
 
 
 def count_detail(fields: list[str], expected: int, raw: str) -> str:

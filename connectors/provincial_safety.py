@@ -14,6 +14,7 @@ from connectors.base import FileContext, Item, Stream
 from connectors.networking import (
     FieldError,
     NetworkingStream,
+    checked,
     count_detail,
     count_ok,
     local_time,
@@ -51,15 +52,12 @@ class AqmcStream(_ProvincialStream):
         yield info
         mine, snapshot_at = info.mine_code, info.produced_at
         seen: set[str] = set()
-        for no, fields, raw in records:
-            if not count_ok(fields, 12):
-                yield Reject(no, "field_count", raw, count_detail(fields, 12, raw))
+        for item in checked(records, 12):
+            if type(item) is Reject:
+                yield item
                 continue
-            f = [x.strip() for x in fields]
+            no, f, raw = item
             point = f[0]
-            if not point:
-                yield Reject(no, "field_count", raw, "point_code is empty")
-                continue
             try:
                 range_low = number(f[5], "range_low")
                 range_high = number(f[6], "range_high")
@@ -101,15 +99,12 @@ class AqkcStream(_ProvincialStream):
         yield info
         mine, snapshot_at = info.mine_code, info.produced_at
         seen: set[str] = set()
-        for no, fields, raw in records:
-            if not count_ok(fields, 7):
-                yield Reject(no, "field_count", raw, count_detail(fields, 7, raw))
+        for item in checked(records, 7):
+            if type(item) is Reject:
+                yield item
                 continue
-            f = [x.strip() for x in fields]
+            no, f, raw = item
             point = f[0]
-            if not point:
-                yield Reject(no, "field_count", raw, "point_code is empty")
-                continue
             if point in seen:
                 yield Reject(no, "duplicate_key", raw, f"point {point} defined twice in this file")
                 continue
@@ -173,15 +168,12 @@ class AqkdStream(_ProvincialStream):
         mine, upload_at = info.mine_code, info.produced_at
         lo, hi = window(upload_at, self.cycle)
         seen: set = set()
-        for no, fields, raw in records:
-            if not count_ok(fields, 5):
-                yield Reject(no, "field_count", raw, count_detail(fields, 5, raw))
+        for item in checked(records, 5):
+            if type(item) is Reject:
+                yield item
                 continue
-            f = [x.strip() for x in fields]
+            no, f, raw = item
             point = f[0]
-            if not point:
-                yield Reject(no, "field_count", raw, "point_code is empty")
-                continue
             try:
                 state = smallint(f[2], "state")
                 raw_status = status(f[3])
@@ -217,15 +209,12 @@ class AqmtStream(_ProvincialStream):
         mine, upload_at = info.mine_code, info.produced_at
         lo, hi = window(upload_at, self.cycle)
         seen: set = set()
-        for no, fields, raw in records:
-            if not count_ok(fields, 8):
-                yield Reject(no, "field_count", raw, count_detail(fields, 8, raw))
+        for item in checked(records, 8):
+            if type(item) is Reject:
+                yield item
                 continue
-            f = [x.strip() for x in fields]
+            no, f, raw = item
             point = f[0]
-            if not point:
-                yield Reject(no, "field_count", raw, "point_code is empty")
-                continue
             try:
                 avg_value = number(f[2], "avg_value")
                 max_value = number(f[3], "max_value")
