@@ -70,9 +70,7 @@ class ExplosivesStream(Stream):
     outputs = (EXPLOSIVES_ISSUES,)
 
     def read(self, data: bytes, ctx: FileContext) -> Iterator[Item]:
-        mine = ctx.mine_code
-        if mine is None and (m := PATTERN.match(ctx.name)):
-            mine = m["mine"]
+        mine = ctx.mine_code  # the catalog takes it from the file name
         if mine is None:
             raise FileRejected("mine_mismatch", f"file name {ctx.name!r} carries no mine code")
         rows = read_csv(data, COLUMNS)

@@ -9,7 +9,7 @@ import pytest
 from connectors.catalog import stream_for
 
 from connectors import explosives
-from connectors.base import FileRejected
+from connectors.base import FileContext, FileRejected
 from connectors.explosives import ExplosivesStream
 from schemas import FileInfo, Record, Reject
 from schemas.explosives import EXPLOSIVES_ISSUES
@@ -95,3 +95,10 @@ def test_match_maps_the_daily_name_to_the_stream():
     assert stream_for("12345_explosives_20260318.csv") is None  # 5 digits
     assert stream_for("410403004688_explosives_20260332.csv") is None
     assert explosives.STREAMS == {"explosives": ExplosivesStream}
+
+
+def test_a_file_read_without_its_mine_code_is_refused_clearly():
+    with pytest.raises(FileRejected) as exc:
+        list(ExplosivesStream().read(b"record_id,issued_at,area_code,explosive_kg,detonators,returned_kg,"
+                                     b"returned_detonators\n", FileContext(name="ledger.csv")))
+    assert exc.value.reason == "mine_mismatch"
