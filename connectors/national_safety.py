@@ -35,6 +35,7 @@ from connectors.safety_codes import (
     normalize_sensor_type,
     sensor_type,
 )
+from connectors.safety_statistics import read_statistics
 from schemas import Record, Reject
 from schemas.safety import (
     ABNORMAL_EVENTS,
@@ -196,42 +197,12 @@ class TjsjStream(_NationalStream):
     def read(self, data: bytes, ctx: FileContext) -> Iterator[Item]:
         info, records = self.open(data, ctx)
         yield info
-        mine, upload_at = info.mine_code, info.produced_at
-        lo, hi = window(upload_at, self.cycle)
-        seen: set = set()
-        for item in checked(records, 11):
-            if type(item) is Reject:
-                yield item
-                continue
-            no, f, raw = item
-            point = f[0]
-            try:
-                avg_value = number(f[4], "avg_value")
-                max_value = number(f[5], "max_value")
-                max_at = local_time(f[6], "max_at")
-                min_value = number(f[7], "min_value")
-                min_at = local_time(f[8], "min_at")
-                period_start = local_time(f[9], "period_start")
-                period_end = local_time(f[10], "period_end")
-            except FieldError as exc:
-                yield Reject(no, exc.reason, raw, str(exc))
-                continue
-            if period_end is None:
-                yield Reject(no, "bad_time", raw, "period_end is empty")
-                continue
-            if period_end > hi or (lo is not None and period_end < lo):
-                yield Reject(no, "time_outside_window", raw, window_detail(period_end, upload_at))
-                continue
-            if (point, period_end) in seen:
-                yield Reject(no, "duplicate_key", raw, f"point {point} period ending {period_end.isoformat()} twice")
-                continue
-            seen.add((point, period_end))
-            parts = split_point_code(point, mine)
-            yield Record(STATISTICS.name, no, (
-                mine, point, period_end, period_start or period_end - timedelta(minutes=5), DIALECT,
-                parts.sensor_type if parts else None, f[3] or None,
-                avg_value, max_value, max_at, min_value, min_at,
-            ))  # fmt: skip
+
+        def describe(f: list[str], mine: str) -> tuple[str | None, str | None]:
+            parts = split_point_code(f[0], mine)
+            return (parts.sensor_type if parts else None), (f[3] or None)
+
+        yield from read_statistics(records, info, self.cycle, 11, 4, DIALECT, describe)
 
 
 class YcbjStream(_NationalStream):

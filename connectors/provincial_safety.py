@@ -25,6 +25,7 @@ from connectors.networking import (
     window_detail,
 )
 from connectors.safety_codes import normalize_sensor_type, provincial_conditions, sensor_type
+from connectors.safety_statistics import read_statistics
 from schemas import Record, Reject
 from schemas.safety import POINT_DEFINITIONS, READINGS, STATISTICS, SWITCH_CHANGES
 
@@ -206,40 +207,8 @@ class AqmtStream(_ProvincialStream):
     def read(self, data: bytes, ctx: FileContext) -> Iterator[Item]:
         info, records = self.open(data, ctx)
         yield info
-        mine, upload_at = info.mine_code, info.produced_at
-        lo, hi = window(upload_at, self.cycle)
-        seen: set = set()
-        for item in checked(records, 8):
-            if type(item) is Reject:
-                yield item
-                continue
-            no, f, raw = item
-            point = f[0]
-            try:
-                avg_value = number(f[2], "avg_value")
-                max_value = number(f[3], "max_value")
-                max_at = local_time(f[4], "max_at")
-                min_value = number(f[5], "min_value")
-                min_at = local_time(f[6], "min_at")
-                period_end = local_time(f[7], "period_end")
-            except FieldError as exc:
-                yield Reject(no, exc.reason, raw, str(exc))
-                continue
-            if period_end is None:
-                yield Reject(no, "bad_time", raw, "period_end is empty")
-                continue
-            if period_end > hi or (lo is not None and period_end < lo):
-                yield Reject(no, "time_outside_window", raw, window_detail(period_end, upload_at))
-                continue
-            if (point, period_end) in seen:
-                yield Reject(no, "duplicate_key", raw, f"point {point} period ending {period_end.isoformat()} twice")
-                continue
-            seen.add((point, period_end))
-            yield Record(STATISTICS.name, no, (
-                mine, point, period_end, period_end - timedelta(minutes=5), DIALECT,
-                normalize_sensor_type(f[1]), None,
-                avg_value, max_value, max_at, min_value, min_at,
-            ))  # fmt: skip
+        yield from read_statistics(records, info, self.cycle, 8, 2, DIALECT,
+                                   lambda f, mine: (normalize_sensor_type(f[1]), None))
 
 
 STREAMS: dict[str, type[Stream]] = {s.kind: s for s in (AqmcStream, AqkcStream, AqssStream, AqkdStream, AqmtStream)}
