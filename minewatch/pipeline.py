@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
-from connectors.catalog import identify, match
+from connectors.catalog import match
 from minewatch.config import Settings, load_settings
 from minewatch.load import Delivery, LoadPath, Outcome
 from minewatch.warehouse import connect, ensure_upgraded, resolve_url
