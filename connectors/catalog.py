@@ -16,6 +16,12 @@ _DAILY_CSV = re.compile(r"^(?P<mine>[0-9]{6,20})_(?P<kind>safety|video|explosive
                         re.IGNORECASE)
 _METER_CSV = re.compile(r"^meter_readings_(?P<stamp>[0-9]{8})\.csv$", re.IGNORECASE)
 _XML = re.compile(r"^.+\.xml$", re.IGNORECASE)
+# a vendor API answer as minewatch archives it (C.2, D.1): `{mine}_{kind}_{pull time}_{page}.json`; the
+# pull names it so, and the same name lets quarantine re-read it (or an operator replay a saved answer)
+_API_PAGE = re.compile(
+    r"^(?P<mine>[0-9]{6,20})_(?P<kind>positions|cameras|video_events)_(?P<stamp>[0-9]{14})(?:_p[0-9]+)?\.json$",
+    re.IGNORECASE,
+)
 
 # kind -> (feed, phase, "module:attribute" of the Stream class)
 KINDS: dict[str, tuple[str, int, str]] = {
@@ -41,6 +47,10 @@ KINDS: dict[str, tuple[str, int, str]] = {
     "espi": ("meters", 2, "connectors.greenbutton:GreenButtonStream"),
     "meter_readings": ("meters", 2, "connectors.meter_registers:MeterReadingsStream"),
     "explosives": ("explosives", 2, "connectors.explosives:ExplosivesStream"),
+    # vendor API answers (C.2, D.1), archived and loaded like files by minewatch.pull
+    "positions": ("positioning", 2, "connectors.positioning_rest:PositionsPageStream"),
+    "cameras": ("video", 1, "connectors.video_rest:CamerasStream"),
+    "video_events": ("video", 2, "connectors.video_rest:EventsPageStream"),
 }
 
 FEEDS = ("registry", "safety", "positioning", "video", "meters", "explosives")
@@ -81,6 +91,8 @@ def identify(name: str) -> tuple[str, str | None, datetime | None] | None:
         return m["kind"].lower(), m["mine"], stamp
     if (m := _METER_CSV.match(name)) and (stamp := _stamp(m["stamp"])):
         return "meter_readings", None, stamp
+    if (m := _API_PAGE.match(name)) and (stamp := _stamp(m["stamp"])):
+        return m["kind"].lower(), m["mine"], stamp
     if _XML.match(name):
         return "espi", None, None
     return None

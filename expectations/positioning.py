@@ -65,4 +65,5 @@ FILES = {
     "RYXX": FileSuite(FEED, "RYXX", records=(1, 1_000_000)),
     "RYSS": FileSuite(FEED, "RYSS", records=(0, 100_000)),  # nobody in or around the mine: an empty snapshot
     "JZSS": FileSuite(FEED, "JZSS", records=(1, 100_000)),
+    "positions": FileSuite(FEED, "positions", records=(0, 1_000_000)),  # a C.2 page: empty when nothing is new
 }

@@ -24,4 +24,8 @@ TABLES = {
     ]),
 }
 
-FILES = {"video": FileSuite(FEED, "video", records=(0, 1_000_000))}
+FILES = {
+    "video": FileSuite(FEED, "video", records=(0, 1_000_000)),
+    "cameras": FileSuite(FEED, "cameras", records=(0, 100_000)),  # a D.1 inventory
+    "video_events": FileSuite(FEED, "video_events", records=(0, 1_000_000)),  # a D.1 events page
+}

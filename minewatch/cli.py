@@ -24,7 +24,7 @@ from minewatch.pipeline import LandingError
 from minewatch.quarantine import QuarantineError
 from minewatch.warehouse import WarehouseError
 
-EXIT_OK, EXIT_UNEXPECTED, EXIT_CANNOT_RUN = 0, 1, 2
+EXIT_OK, EXIT_UNEXPECTED, EXIT_CANNOT_RUN, EXIT_PULL_STOPPED = 0, 1, 2, 3
 
 
 def _json_default(v):
@@ -105,6 +105,36 @@ def cmd_run(args) -> int:
     for line in outcome.mails:
         print(f"  {line}")
     return EXIT_OK
+
+
+def cmd_pull(args) -> int:
+    from minewatch.pull import API_FEEDS, PullError, api_settings, pull_api
+
+    feeds = args.feed or [f for f in API_FEEDS if api_settings(f) is not None]
+    if not feeds:
+        raise ConfigError("no vendor API is set up: set MINEWATCH_POSITIONING_API_URL or MINEWATCH_VIDEO_API_URL "
+                          "(and the token, MINEWATCH_<FEED>_TOKEN)")
+    settings = load_settings()
+    conn = _connect()
+    stopped = False
+    try:
+        for feed in feeds:
+            if api_settings(feed) is None:
+                raise ConfigError(f"the {feed} API is not set up: set MINEWATCH_{feed.upper()}_API_URL")
+            try:
+                outcome = pull_api(conn, settings, feed)
+            except PullError as exc:
+                print(f"minewatch: {exc}", file=sys.stderr)
+                return EXIT_CANNOT_RUN
+            files = ", ".join(f"{n} {s}" for s, n in sorted(outcome.files.items())) or "nothing new"
+            print(f"{feed} API: {files}; rows loaded: {outcome.rows_loaded}; "
+                  f"records held in quarantine: {outcome.rows_rejected}")
+            for line in outcome.problems[: args.max_problems]:
+                print(f"  {line}")
+            stopped = stopped or bool(outcome.files.get("api_failed"))
+    finally:
+        conn.close()
+    return EXIT_PULL_STOPPED if stopped else EXIT_OK
 
 
 def cmd_status(args) -> int:
@@ -403,6 +433,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--max-problems", type=int, default=20, help="how many problem lines to print")
     run.set_defaults(func=cmd_run)
+
+    pl = sub.add_parser("pull", help="pull the vendor APIs (positions; cameras and events) into the warehouse")
+    pl.add_argument("--feed", action="append", choices=["positioning", "video"],
+                    help="only this API (repeatable); default: every API that is set up")
+    pl.add_argument("--max-problems", type=int, default=20, help="how many problem lines to print")
+    pl.set_defaults(func=cmd_pull)
 
     st = sub.add_parser("status", help="files by feed, kind and status; quarantine by reason; rows held")
     st.add_argument("--json", action="store_true", help="one JSON object (contract I)")

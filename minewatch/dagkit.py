@@ -80,3 +80,28 @@ def detect() -> dict:
         return run_detection(conn)
     finally:
         conn.close()
+
+
+def pull_api(feed: str) -> dict:
+    """Pull a feed's vendor API (positions, or cameras and events) into the warehouse.
+
+    Raises when the pull of any mine stopped early (API down, token refused, a page that
+    would not load), so Airflow retries the task and mails its failure; what was committed
+    before stays, and the next try resumes from the stored watermark.
+    """
+    from minewatch.pull import PullError, pull_api as pull
+
+    settings = load_settings()
+    conn = connect(resolve_url(settings), settings.statement_timeout_s)
+    try:
+        ensure_upgraded(conn)
+        outcome = pull(conn, settings, feed)
+        outcome.mails.extend(send_alerts(conn, settings, outcome))
+    finally:
+        conn.close()
+    summary = {"files": dict(outcome.files), "rows_loaded": outcome.rows_loaded,
+               "rows_rejected": outcome.rows_rejected, "problems": outcome.problems[:20], "mails": outcome.mails}
+    if outcome.files.get("api_failed"):
+        raise PullError(f"the {feed} API pull stopped early for {outcome.files['api_failed']} mine(s): "
+                        f"{outcome.problems[-1]}")
+    return summary

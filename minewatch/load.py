@@ -26,11 +26,12 @@ import json
 import logging
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from psycopg2 import sql
 from psycopg2.extras import execute_values
@@ -48,6 +49,9 @@ log = logging.getLogger(__name__)
 # again on every run (a newer minewatch may know its pattern) and reported again
 FINAL_STATUSES = ("loaded", "duplicate", "quarantined", "discarded")
 SPOOL_IN_MEMORY = 16 * 1024 * 1024  # bytes of COPY text kept in memory before spilling to disk
+
+
+AfterLoad = Callable[[Any, "Outcome"], None]  # (cursor in the batch's transaction, its outcome)
 
 
 @dataclass
@@ -166,7 +170,7 @@ class LoadPath:
         One transaction and one durable flush of the archive for the whole list: the
         bytes are safe before the ledger says they were received.
         """
-        seen = []  # (path, size, sha256, match)
+        seen = []  # (where found, base name, size, sha256, match)
         for path in paths:
             try:
                 data = path.read_bytes()
@@ -175,7 +179,22 @@ class LoadPath:
                 outcome.problems.append(f"{path}: cannot be read ({exc.strerror or exc}); left in place")
                 continue
             sha256, _ = archive.store(self.settings.archive_dir, data, durable=False)
-            seen.append((path, len(data), sha256, match(path.name)))
+            seen.append((str(path), path.name, len(data), sha256, match(path.name)))
+        return self._enter(seen, outcome)
+
+    def register_bytes(self, origin: str, name: str, data: bytes, outcome: Outcome) -> Delivery | None:
+        """Enter bytes that came from elsewhere than a landing folder (a vendor API page) like a file.
+
+        `origin` says where they came from (the request URL) and plays the part of the path:
+        the same origin with the same bytes is a replay; `name` must match a pattern of
+        `connectors.catalog`, which says how to read them (and lets quarantine re-read them).
+        """
+        sha256, _ = archive.store(self.settings.archive_dir, data, durable=False)
+        deliveries = self._enter([(origin, name, len(data), sha256, match(name))], outcome)
+        return deliveries[0] if deliveries else None
+
+    def _enter(self, seen: list[tuple[str, str, int, str, Match | None]], outcome: Outcome) -> list[Delivery]:
+        """Ledger rows for archived deliveries (made durable first); the ones to be loaded."""
         if not seen:
             return []
         archive.sync()
@@ -183,7 +202,7 @@ class LoadPath:
         with self.conn, self.conn.cursor() as cur:
             cur.execute(
                 "SELECT path, sha256, file_id, status FROM ledger.file WHERE path = ANY(%s)",
-                ([str(p) for p, _, _, _ in seen],),
+                ([key for key, _, _, _, _ in seen],),
             )
             known: dict[tuple[str, str], tuple[int, str]] = {}
             pending: dict[str, int] = {}
@@ -194,18 +213,18 @@ class LoadPath:
             cur.execute(
                 """SELECT sha256, min(file_id) FROM ledger.file
                     WHERE sha256 = ANY(%s) AND status IN ('loaded', 'quarantined', 'loading') GROUP BY sha256""",
-                (list({sha for _, _, sha, _ in seen}),),
+                (list({sha for _, _, _, sha, _ in seen}),),
             )
             originals: dict[str, int] = dict(cur.fetchall())
-            for path, size, sha256, found in seen:
-                delivery = self._register_one(cur, path, size, sha256, found, known, pending, originals, outcome)
+            for key, name, size, sha256, found in seen:
+                delivery = self._register_one(cur, key, name, size, sha256, found, known, pending, originals, outcome)
                 if delivery is not None:
                     deliveries.append(delivery)
         return deliveries
 
-    def _register_one(self, cur, path: Path, size: int, sha256: str, found: Match | None,
+    def _register_one(self, cur, key: str, name: str, size: int, sha256: str, found: Match | None,
                       known: dict, pending: dict, originals: dict, outcome: Outcome) -> Delivery | None:
-        key = str(path)
+        path = key  # where it was found: a landing path, or the URL an API page came from
         feed, kind = (found.feed, found.kind) if found else ("unknown", "unrecognized")
         ctx = found.context if found else None
         row = known.get((key, sha256))
@@ -226,7 +245,7 @@ class LoadPath:
                 """INSERT INTO ledger.file (path, name, size_bytes, sha256, feed, kind, mine_code, name_stamp, status)
                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'loading')
                    ON CONFLICT (path, sha256) DO NOTHING RETURNING file_id""",
-                (key, path.name, size, sha256, feed, kind, ctx.mine_code if ctx else None, ctx.stamp if ctx else None),
+                (key, name, size, sha256, feed, kind, ctx.mine_code if ctx else None, ctx.stamp if ctx else None),
             )
             inserted = cur.fetchone()
             if inserted is None:  # another worker entered it a moment ago
@@ -235,7 +254,7 @@ class LoadPath:
             file_id = inserted[0]
             fresh = True
         if found is None:
-            known_kind = identify(path.name)
+            known_kind = identify(name)
             why = (f"a {known_kind[0]} export, which this minewatch cannot load yet" if known_kind
                    else "the name matches no file pattern of the contract (section A)")
             cur.execute(
@@ -264,10 +283,17 @@ class LoadPath:
 
     # --- 2. parse, stage, merge ----------------------------------------------------------------
 
-    def load_batch(self, batch: list[Delivery]) -> Outcome:
-        """Load whole files in one transaction; on failure retry them one by one."""
+    def load_batch(self, batch: list[Delivery], after: AfterLoad | None = None) -> Outcome:
+        """Load whole files in one transaction; on failure retry them one by one.
+
+        `after(cur, outcome)`, when given, runs last inside the batch's transaction (a REST
+        pull advances its watermark there): it commits with the rows or not at all. It is
+        only for one-file batches, so a failed batch is never retried without it.
+        """
+        if after is not None and len(batch) != 1:
+            raise ValueError("an after-load step needs a batch of exactly one delivery")
         try:
-            return self._load(batch)
+            return self._load(batch, after)
         except Exception as exc:  # noqa: BLE001 - a failed load must never take the run down
             self.conn.rollback()
             if len(batch) > 1:
@@ -285,7 +311,7 @@ class LoadPath:
             outcome.problems.append(f"{d.path}: load failed, nothing of it was kept ({message}); it is retried next run")
             return outcome
 
-    def _load(self, batch: list[Delivery]) -> Outcome:
+    def _load(self, batch: list[Delivery], after: AfterLoad | None = None) -> Outcome:
         outcome = Outcome()
         stream = batch[0].match.stream
         targets = [s.name for s in stream.outputs]
@@ -409,6 +435,8 @@ class LoadPath:
                     )
                     outcome.files["loaded"] += len(parsed)
                     outcome.loaded_file_ids.extend(parsed)
+                if after is not None:
+                    after(cur, outcome)
         finally:
             for s in spools.values():
                 s.close()
