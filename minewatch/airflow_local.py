@@ -3,6 +3,9 @@
 Airflow's metadata database is SQLite under `$MINEWATCH_HOME/airflow`; the DAGs run with
 `dag.test()`, in order (ingest DAGs first, then detection), against the same warehouse as
 the CLI. The embedded warehouse, if used, is started here and handed to the DAGs by URL.
+When the landing folder is a generated sample (`minewatch sample` leaves its vendor APIs'
+data in `<landing>.api`) and no API is configured, the sample's vendor API is served on
+loopback for the run, so the positioning and video DAGs pull from a real HTTP server.
 """
 
 from __future__ import annotations
@@ -46,6 +49,30 @@ def airflow_env(landing: Path, warehouse_url: str) -> dict[str, str]:
     }
 
 
+def sample_apis(landing: Path):
+    """(server, environment) serving a generated sample's vendor APIs; (None, {}) when there are none to serve."""
+    if any(os.environ.get(f"MINEWATCH_{f}_API_URL") for f in ("POSITIONING", "VIDEO")):
+        return None, {}
+    api_dir = Path(str(landing.resolve()) + ".api")
+    manifest_path = api_dir / "manifest.json"
+    if not manifest_path.is_file():
+        return None, {}
+    import json
+
+    from minewatch.sample.server import serve
+
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    server = serve(str(api_dir), token=manifest["token"])
+    env = {}
+    for feed, key in (("POSITIONING", "positions"), ("VIDEO", "video")):
+        mines = [m for m, has in manifest["mines"].items() if has.get(key)]
+        if mines:
+            env[f"MINEWATCH_{feed}_API_URL"] = server.url
+            env[f"MINEWATCH_{feed}_TOKEN"] = manifest["token"]
+            env[f"MINEWATCH_{feed}_API_MINES"] = ",".join(mines)
+    return server, env
+
+
 def run_dags(landing: Path, dag_ids: list[str] | None = None) -> int:
     """Migrate Airflow's metadata DB, then test-run the DAGs; 0 when every run succeeded."""
     from minewatch.pipeline import LandingError
@@ -53,7 +80,20 @@ def run_dags(landing: Path, dag_ids: list[str] | None = None) -> int:
     if not landing.is_dir():
         raise LandingError(f"landing folder {landing} does not exist")
     url = resolve_url()  # keeps the embedded server up for as long as this process lives
-    env = {**os.environ, **airflow_env(landing, url)}
+    server, api_env = sample_apis(landing)
+    if server is not None:
+        served = [f"{f.lower()} for {len(v.split(','))} mine(s)" for f in ("POSITIONING", "VIDEO")
+                  if (v := api_env.get(f"MINEWATCH_{f}_API_MINES"))]
+        print(f"sample vendor API on {server.url}: {', '.join(served) or 'nothing to serve'}")
+    try:
+        return _run(landing, url, api_env, dag_ids)
+    finally:
+        if server is not None:
+            server.shutdown()
+
+
+def _run(landing: Path, url: str, api_env: dict[str, str], dag_ids: list[str] | None) -> int:
+    env = {**os.environ, **airflow_env(landing, url), **api_env}
     migrate = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env,
                              capture_output=True, text=True, check=False)
     if migrate.returncode != 0:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
@@ -53,7 +53,7 @@ class Api:
 
     feed: str
     base_url: str
-    token: str
+    token: str = field(repr=False)
     mines: tuple[str, ...] | None  # None: the registry's mines
     source: str  # where the settings came from, for messages
 
@@ -115,7 +115,7 @@ class Puller:
                 (feed, endpoint, mine),
             )
             row = cur.fetchone()
-        return row[0] if row else None
+        return row[0].astimezone(CHINA) if row else None  # sent as `since` in the platform's own offset
 
     @staticmethod
     def _save_watermark(cur, feed: str, endpoint: str, mine: str, at: datetime, file_id: int | None) -> None:
