@@ -62,7 +62,7 @@ def sample_apis(landing: Path):
     from minewatch.sample.server import serve
 
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    server = serve(str(api_dir), token=manifest["token"])
+    server = serve(str(api_dir), token=manifest["token"], page_size=1000)
     env = {}
     for feed, key in (("POSITIONING", "positions"), ("VIDEO", "video")):
         mines = [m for m, has in manifest["mines"].items() if has.get(key)]

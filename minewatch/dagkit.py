@@ -82,20 +82,24 @@ def detect() -> dict:
         conn.close()
 
 
-def pull_api(feed: str) -> dict:
-    """Pull a feed's vendor API (positions, or cameras and events) into the warehouse.
+def pull_api(feed: str) -> dict | None:
+    """Pull a feed's vendor API (positions, or cameras and events) into the warehouse; None when none is set up.
 
     Raises when the pull of any mine stopped early (API down, token refused, a page that
     would not load), so Airflow retries the task and mails its failure; what was committed
     before stays, and the next try resumes from the stored watermark.
     """
-    from minewatch.pull import PullError, pull_api as pull
+    from minewatch.pull import PullError, api_settings
+    from minewatch.pull import pull_api as pull
 
+    api = api_settings(feed)
+    if api is None:
+        return None
     settings = load_settings()
     conn = connect(resolve_url(settings), settings.statement_timeout_s)
     try:
         ensure_upgraded(conn)
-        outcome = pull(conn, settings, feed)
+        outcome = pull(conn, settings, feed, api)
         outcome.mails.extend(send_alerts(conn, settings, outcome))
     finally:
         conn.close()

@@ -10,11 +10,12 @@ inclusive and the merges de-duplicate by natural key, so nothing is lost or stor
 
 Where the APIs are (nothing is in code):
 
-| variable | meaning |
-| --- | --- |
-| MINEWATCH_POSITIONING_API_URL, MINEWATCH_VIDEO_API_URL | base URL of the vendor platform; unset = that API is not pulled |
-| MINEWATCH_POSITIONING_TOKEN, MINEWATCH_VIDEO_TOKEN | bearer token (else, inside an Airflow task, the connection below) |
-| MINEWATCH_POSITIONING_API_MINES, MINEWATCH_VIDEO_API_MINES | mine codes the platform serves, comma-separated; unset = the registry's mines |
+- `MINEWATCH_POSITIONING_API_URL`, `MINEWATCH_VIDEO_API_URL`: base URL of the vendor platform;
+  unset = that API is not pulled;
+- `MINEWATCH_POSITIONING_TOKEN`, `MINEWATCH_VIDEO_TOKEN`: the bearer token (else, inside an
+  Airflow task, the connection below);
+- `MINEWATCH_POSITIONING_API_MINES`, `MINEWATCH_VIDEO_API_MINES`: the mine codes the platform
+  serves, comma-separated; unset = the registry's mines.
 
 Inside an Airflow task the Airflow connections `minewatch_positioning_api` and
 `minewatch_video_api` may give the URL (host, with schema and port) and the token (password)
@@ -157,7 +158,8 @@ class Puller:
                 if loaded.files.get("failed"):
                     raise PullError(
                         f"{self.client.feed} API, mine {mine}: page {page.number} ({origin}) could not be loaded; "
-                        f"the watermark stays at {mark.isoformat() if mark else 'the start'} and the next pull resumes there"
+                        f"the watermark stays at {mark.isoformat() if mark else 'the start'} "
+                        "and the next pull resumes there"
                     )
             mark = new_mark
         return count
@@ -172,7 +174,8 @@ class Puller:
         """The camera inventory: one snapshot, named by the pull time (its `snapshot_at`)."""
         _, body = fetch_cameras(self.client, mine)
         name = f"{mine}_cameras_{_stamp(self.now())}.json"
-        delivery = self.load_path.register_bytes(_origin(self.client, CAMERAS_PATH, {"mine": mine}), name, body, outcome)
+        origin = _origin(self.client, CAMERAS_PATH, {"mine": mine})
+        delivery = self.load_path.register_bytes(origin, name, body, outcome)
         if delivery is not None:
             loaded = self.load_path.load_batch([delivery])
             outcome.merge(loaded)
@@ -227,7 +230,8 @@ def pull_api(conn, settings: Settings, feed: str, api: Api | None = None,
                     puller.video_events(mine, outcome)
             except RestRequestError as exc:
                 if exc.status == 404:
-                    outcome.problems.append(f"{feed} API at {api.base_url} does not serve mine {mine} (404); nothing pulled for it")
+                    outcome.problems.append(
+                        f"{feed} API at {api.base_url} does not serve mine {mine} (404); nothing pulled for it")
                     continue
                 failed(f"{feed} API, mine {mine}: {exc}; retried next pull")
             except RestAuthError as exc:
