@@ -43,15 +43,27 @@ KINDS: dict[str, tuple[str, int, str]] = {
     "AQKD": ("safety", 2, "connectors.provincial_safety:AqkdStream"),
     "AQMT": ("safety", 2, "connectors.provincial_safety:AqmtStream"),
     "safety": ("safety", 2, "connectors.safety_csv:SafetyCsvStream"),
+    # personnel positioning (C.1): areas, stations and persons before the snapshots and station states
+    "RYQY": ("positioning", 1, "connectors.positioning_files:RyqyStream"),
+    "RYJZ": ("positioning", 1, "connectors.positioning_files:RyjzStream"),
+    "RYXX": ("positioning", 1, "connectors.positioning_files:RyxxStream"),
+    "RYSS": ("positioning", 2, "connectors.positioning_files:RyssStream"),
+    "JZSS": ("positioning", 2, "connectors.positioning_files:JzssStream"),
     # utility meters (E) and the explosives ledger (F.1)
     "espi": ("meters", 2, "connectors.greenbutton:GreenButtonStream"),
     "meter_readings": ("meters", 2, "connectors.meter_registers:MeterReadingsStream"),
     "explosives": ("explosives", 2, "connectors.explosives:ExplosivesStream"),
+    # video system (D.2): the daily events CSV
+    "video": ("video", 2, "connectors.video_csv:VideoCsvStream"),
     # vendor API answers (C.2, D.1), archived and loaded like files by minewatch.pull
     "positions": ("positioning", 2, "connectors.positioning_rest:PositionsPageStream"),
     "cameras": ("video", 1, "connectors.video_rest:CamerasStream"),
     "video_events": ("video", 2, "connectors.video_rest:EventsPageStream"),
 }
+
+# snapshots whose bytes carry no time of their own (registry CSVs, a pulled camera inventory): the
+# same bytes again after other content restate the earlier snapshot, so they are loaded again
+RESTATED_KINDS = frozenset({"mines", "areas", "points", "seals", "meters", "cameras"})
 
 FEEDS = ("registry", "safety", "positioning", "video", "meters", "explosives")
 

@@ -16,6 +16,8 @@ from airflow.sdk import Asset, AssetAny, dag, task
 FEEDS = [
     Asset(name="minewatch_registry", uri="minewatch://warehouse/registry"),
     Asset(name="minewatch_safety", uri="minewatch://warehouse/safety"),
+    Asset(name="minewatch_positioning", uri="minewatch://warehouse/positioning"),
+    Asset(name="minewatch_video", uri="minewatch://warehouse/video"),
     Asset(name="minewatch_meters", uri="minewatch://warehouse/meters"),
     Asset(name="minewatch_explosives", uri="minewatch://warehouse/explosives"),
 ]
