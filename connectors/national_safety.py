@@ -156,6 +156,10 @@ class CdssStream(_NationalStream):
         lo, hi = window(upload_at, self.cycle)
         target = READINGS.name
         table = _NATIONAL_TABLE
+        make = tuple.__new__  # Record(...) without its Python-level __new__: the hot path
+        value_of, status_of = _VALUES.get, _STATUS_TEXT.get
+        in_window: dict[str, object] = {}  # data_time text -> its time, for texts already read and in the window
+        time_of = in_window.get
         seen: set = set()
         for no, f, raw in records:
             if len(f) != 7 and not count_ok(f, 7):
@@ -165,26 +169,41 @@ class CdssStream(_NationalStream):
             if not point:
                 yield Reject(no, "field_count", raw, "point_code is empty")
                 continue
-            try:
-                value = number(f[3], "value")
-                raw_status = status(f[5])
-                at = local_time(f[6], "data_time")
-            except FieldError as exc:
-                yield Reject(no, exc.reason, raw, str(exc))
-                continue
-            if at is None:
-                yield Reject(no, "bad_time", raw, "data_time is empty")
-                continue
-            if at > hi or (lo is not None and at < lo):
-                yield Reject(no, "time_outside_window", raw, window_detail(at, upload_at))
-                continue
-            key = (point, at)
-            if key in seen:
+            value, raw_status, at = value_of(f[3], _UNREAD), status_of(f[5]), time_of(f[6])
+            if value is _UNREAD or raw_status is None or at is None:  # a text not seen before: read it in full
+                try:
+                    value = number(f[3], "value")
+                    raw_status = status(f[5])
+                    at = local_time(f[6], "data_time")
+                except FieldError as exc:
+                    yield Reject(no, exc.reason, raw, str(exc))
+                    continue
+                if at is None:
+                    yield Reject(no, "bad_time", raw, "data_time is empty")
+                    continue
+                if at > hi or (lo is not None and at < lo):
+                    yield Reject(no, "time_outside_window", raw, window_detail(at, upload_at))
+                    continue
+                _remember_value(f[3], value)
+                in_window[f[6]] = at
+            n = len(seen)
+            seen.add((point, at))
+            if len(seen) == n:
                 yield Reject(no, "duplicate_key", raw, f"point {point} at {at.isoformat()} already in this file")
                 continue
-            seen.add(key)
             conditions = None if raw_status is None else table[raw_status & 255]
-            yield Record(target, no, (mine, point, at, value, raw_status, conditions, DIALECT))
+            yield make(Record, (target, no, (mine, point, at, value, raw_status, conditions, DIALECT)))
+
+
+_UNREAD = object()
+_VALUES: dict[str, float | None] = {}  # value text -> number(text), for texts read before (values repeat)
+_STATUS_TEXT = {str(i): i for i in range(256)}
+
+
+def _remember_value(text: str, value: float | None) -> None:
+    if len(_VALUES) >= 65536:
+        _VALUES.clear()
+    _VALUES[text] = value
 
 
 class TjsjStream(_NationalStream):

@@ -9,7 +9,9 @@
 | MINEWATCH_STALE_AFTER_S | how long an untrailered file may stay unchanged before it is quarantined as truncated | 900 |
 | MINEWATCH_STATEMENT_TIMEOUT_S | statement_timeout of every warehouse session | 600 |
 | MINEWATCH_RETENTION_DAYS | drop safety readings partitions (whole China-local days) older than this after each ingest; unset = keep all | unset |
-| MINEWATCH_BATCH_FILES | how many landing files of one mine and kind are loaded in one transaction | 200 |
+| MINEWATCH_BATCH_FILES | at most this many landing files of one mine and kind load in one transaction | 5000 |
+| MINEWATCH_BATCH_MB | ... and at most about this many megabytes of them (validated and COPYed together) | 24 |
+| MINEWATCH_OVERLAP | commit each batch on a second connection while the next one is parsed (`0`: one thread) | 1 |
 | MINEWATCH_VALIDATE | run the expectation suites between parsing and committing (`0` turns them off) | 1 |
 | MINEWATCH_DATA_DOCS | where `minewatch quality docs` writes Data Docs | `$MINEWATCH_HOME/data_docs` |
 | MINEWATCH_SMTP_HOST | SMTP server for alert mail (else Airflow connection `minewatch_smtp`, else the outbox) | none |
@@ -60,7 +62,9 @@ class Settings:
     stale_after_s: float
     statement_timeout_s: float
     batch_files: int
+    batch_bytes: int = 24 * 1024 * 1024
     validate: bool = True
+    overlap: bool = True
     data_docs_dir: Path | None = None
     smtp_host: str | None = None
     smtp_port: int | None = None
@@ -90,9 +94,11 @@ def load_settings() -> Settings:
         outbox_dir=Path(os.environ.get("MINEWATCH_OUTBOX") or home / "outbox").resolve(),
         stale_after_s=_float("MINEWATCH_STALE_AFTER_S", 900.0),
         statement_timeout_s=_float("MINEWATCH_STATEMENT_TIMEOUT_S", 600.0),
-        batch_files=int(_float("MINEWATCH_BATCH_FILES", 200)),
+        batch_files=int(_float("MINEWATCH_BATCH_FILES", 5000)),
+        batch_bytes=int(_float("MINEWATCH_BATCH_MB", 24) * 1024 * 1024),
         retention_days=_float("MINEWATCH_RETENTION_DAYS", 0.0) or None,
-        validate=os.environ.get("MINEWATCH_VALIDATE", "1").strip().lower() not in ("0", "false", "no", "off"),
+        validate=_flag("MINEWATCH_VALIDATE"),
+        overlap=_flag("MINEWATCH_OVERLAP"),
         data_docs_dir=Path(os.environ.get("MINEWATCH_DATA_DOCS") or home / "data_docs").resolve(),
         smtp_host=os.environ.get("MINEWATCH_SMTP_HOST") or None,
         smtp_port=int(_float("MINEWATCH_SMTP_PORT", 0)) or None,
@@ -103,6 +109,10 @@ def load_settings() -> Settings:
         alert_to=tuple(a.strip() for a in (os.environ.get("MINEWATCH_ALERT_TO") or "minewatch-alerts@localhost")
                        .split(",") if a.strip()),
     )
+
+
+def _flag(name: str, default: str = "1") -> bool:
+    return os.environ.get(name, default).strip().lower() not in ("0", "false", "no", "off")
 
 
 def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:

@@ -7,37 +7,52 @@
    their sha256 before anything is parsed. The same path with the same content
    is a replay: nothing happens. The same content under another name is
    recorded as a duplicate and not loaded again.
-2. `load_batch` parses whole files of one feed, kind and mine, COPYs their
-   records into temporary staging tables `stage_<target>`, runs
+2. `load_batch` parses whole files of one feed, kind and mine (`parse`: records
+   become COPY text, written by a line encoder compiled per target), COPYs
+   them into temporary staging tables `stage_<target>`, runs
    `sql/merge/<target>.sql` for each target, stores the rejects in quarantine
-   and marks the files loaded, all in one transaction. If the batch fails it is
-   retried file by file, so one bad file cannot hold back the others, and a
-   file that fails alone is marked `failed` with a one-line error and retried
-   on the next run. A failure leaves the warehouse as it was.
+   and marks the files loaded, all in one transaction (`commit`). If the batch
+   fails it is retried in halves, down to single files, so one bad file cannot
+   hold back the others, and a file that fails alone is marked `failed` with a
+   one-line error and retried on the next run. A failure leaves the warehouse
+   as it was.
 3. Between parsing and staging, `minewatch.validation` runs the batch's
    expectation suites: a critical failure of a batch of several files is a
-   failure (retried file by file); of one file, it holds the file whole in
+   failure (retried in halves); of one file, it holds the file whole in
    quarantine (`expectation_failed`). Results are kept in schema `quality`.
+4. The hot path (DIRECT, safety readings): a batch's lines are spooled sorted
+   by point, and when the warehouse says the merge would only insert (every
+   point defined, nothing stored in the batch's time span) they are COPYed
+   straight into the final table, inside a savepoint: a key twice in the batch
+   rolls back to it and the batch is staged and merged as above.
+
+`parse` and `commit` are the two halves of `load_batch`; minewatch.pipeline runs
+them apart (a committer thread on a second connection, a checker process for the
+expectation suites) to spread a large run over the machine's cores.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
+import os
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import psycopg2.errors
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
 from connectors.base import FileIncomplete, FileRejected
-from connectors.catalog import Match, identify, match
+from connectors.catalog import RESTATED_KINDS, Match, identify, match
 from minewatch import archive, validation
 from minewatch.config import Settings
 from minewatch.warehouse import sql_dir
@@ -49,6 +64,8 @@ log = logging.getLogger(__name__)
 # again on every run (a newer minewatch may know its pattern) and reported again
 FINAL_STATUSES = ("loaded", "duplicate", "quarantined", "discarded")
 SPOOL_IN_MEMORY = 16 * 1024 * 1024  # bytes of COPY text kept in memory before spilling to disk
+COPY_CHUNK = 1024 * 1024  # bytes handed to the server per COPY message
+LINES_AT_ONCE = 8192  # COPY lines of one file gathered before they are written to the spool
 
 
 AfterLoad = Callable[[Any, "Outcome"], None]  # (cursor in the batch's transaction, its outcome)
@@ -62,6 +79,7 @@ class Delivery:
     path: str
     sha256: str
     match: Match
+    size: int = 0  # bytes, as registered (batches are cut by size as well as by count)
 
 
 @dataclass
@@ -112,16 +130,129 @@ def _copy_text(v) -> str:
     return str(v).translate(_ESCAPES)
 
 
-class Spool:
-    """COPY text for one staging table, in memory up to a bound and on disk beyond it."""
+_REMEMBERED = 4096  # distinct values of one column kept with their text (point codes, sample times, …)
 
-    def __init__(self) -> None:
-        self.buf = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, mode="w+b")
+
+def _remember(cache: dict, v, kind: type) -> str:
+    """_copy_text(v), kept for the next equal value of the column when v is of the column's usual type."""
+    text = _copy_text(v)
+    if type(v) is kind and not (kind is float and v == 0.0):  # 0.0 == -0.0, but their texts differ
+        if len(cache) >= _REMEMBERED:
+            cache.clear()
+        cache[v] = text
+    return text
+
+
+def _remember_time(cache: dict, zone: list, v) -> str:
+    """_copy_text(v), kept for the next equal time of the column with the same fixed-offset zone object."""
+    text = _copy_text(v)
+    if type(v) is datetime and (v.tzinfo is None or type(v.tzinfo) is timezone):
+        if v.tzinfo is not zone[0] or len(cache) >= _REMEMBERED:
+            cache.clear()  # equal times of another zone are other texts (another offset): one zone at a time
+            zone[0] = v.tzinfo
+        cache[v] = text
+    return text
+
+
+# one inline expression per column type, {x} the value and {c} the column's cache ({c}z: the zone of the
+# times in it); any value not of the column's usual type goes through _copy_text, and a remembered text
+# is only used for an equal value of the same type (and zone), so the text is always what _copy_text writes
+_TIME = ("({c}.get({x}) if {x}.__class__ is datetime and {x}.tzinfo is {c}z[0] else None)"
+         " or _remember_time({c}, {c}z, {x})")
+_INLINE = {
+    "text": "({c}.get({x}) if {x}.__class__ is str else None) or _remember({c}, {x}, str)",
+    "timestamptz": _TIME,
+    "timestamp with time zone": _TIME,
+    "timestamp": _TIME,
+    "date": "({c}.get({x}) if {x}.__class__ is date else None) or _remember({c}, {x}, date)",
+    "double precision": "({c}.get({x}) if {x}.__class__ is float else None) or _remember({c}, {x}, float)",
+    "real": "({c}.get({x}) if {x}.__class__ is float else None) or _remember({c}, {x}, float)",
+    "integer": "str({x}) if {x}.__class__ is int else _copy_text({x})",
+    "smallint": "str({x}) if {x}.__class__ is int else _copy_text({x})",
+    "bigint": "str({x}) if {x}.__class__ is int else _copy_text({x})",
+    "boolean": "'t' if {x} is True else 'f' if {x} is False else _copy_text({x})",
+}
+
+Encode = Callable[[str, int, tuple], str]
+
+
+def line_encoder(pg_types: Iterable[str]) -> Encode:
+    """`encode(prefix, record_no, values)`: one COPY text line for records of these column types.
+
+    The same text as `prefix + record_no + tab + tab-joined _copy_text(values)`, about four
+    times faster: the function is compiled once per target into a single f-string with one
+    inline expression per column, and the text of repeated values (codes, times) is remembered.
+    """
+    types = list(pg_types)
+    names = [f"x{i}" for i in range(len(types))]
+    parts = [_INLINE.get(t, "_copy_text({x})").format(x=x, c=f"c{i}")
+             for i, (t, x) in enumerate(zip(types, names, strict=True))]
+    body = "\\t".join("{" + p + "}" for p in parts)
+    caches = ", ".join(f"c{i}={{}}, c{i}z=[0]" for i in range(len(types)))  # [0]: no zone yet
+    source = (
+        f"def encode(prefix, no, values, {caches}):\n"
+        f"    if len(values) != {len(types)}:\n"
+        "        return prefix + str(no) + '\\t' + '\\t'.join(map(_copy_text, values)) + '\\n'\n"
+        f"    {', '.join(names)}{',' if len(names) == 1 else ''} = values\n"
+        f"    return f\"{{prefix}}{{no}}\\t{body}\\n\"\n"
+    )
+    scope = {"_copy_text": _copy_text, "_remember": _remember, "_remember_time": _remember_time, "datetime": datetime,
+             "date": date, "float": float}
+    exec(compile(source, f"<COPY line of {len(types)} columns>", "exec"), scope)  # noqa: S102 - our own template
+    return scope["encode"]
+
+
+class Spool:
+    """COPY text for one staging table, in memory up to a bound and on disk beyond it.
+
+    A spool made `on_disk` is a named file from the start, which another process can read
+    (`handed` gives its name, flushed; `Spool.reading` opens it there); its name is removed
+    when the spool that made it is closed.
+    """
+
+    def __init__(self, on_disk: bool = False) -> None:
+        self.path: str | None = None
+        if on_disk:
+            fd, self.path = tempfile.mkstemp(prefix="minewatch-spool-")
+            self.buf = os.fdopen(fd, "w+b")
+        else:
+            self.buf = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, mode="w+b")
         self.rows = 0
+
+    def __getstate__(self) -> dict:  # the spool itself handed over: the receiver owns the file from then on
+        self.handed()
+        return {"path": self.path, "rows": self.rows}
+
+    def __setstate__(self, state: dict) -> None:
+        self.path, self.rows = state["path"], state["rows"]
+        self.buf = open(self.path, "r+b")  # noqa: SIM115 - closed with the spool
+        self.buf.seek(0, os.SEEK_END)
+
+    def handed(self) -> tuple[str, int]:
+        """(file name, rows) for another process to read the spool by (`Spool.reading`)."""
+        if self.path is None:
+            raise TypeError("only a spool made on_disk can be read by another process")
+        self.buf.flush()
+        return self.path, self.rows
+
+    @classmethod
+    def reading(cls, path: str, rows: int) -> Spool:
+        """Another process's spool, to read (closing it leaves the file to its maker)."""
+        spool = cls.__new__(cls)
+        spool.path, spool.rows = None, rows
+        spool.buf = open(path, "rb")  # noqa: SIM115 - closed with the spool
+        spool.buf.seek(0, os.SEEK_END)
+        return spool
 
     def write(self, prefix: str, values: Iterable) -> None:
         self.buf.write((prefix + "\t".join(map(_copy_text, values)) + "\n").encode("utf-8", "replace"))
         self.rows += 1
+
+    def write_lines(self, lines: list[str]) -> None:
+        """Lines made by a `line_encoder`, written at once."""
+        if lines:
+            self.buf.write("".join(lines).encode("utf-8", "replace"))
+            self.rows += len(lines)
 
     def mark(self) -> tuple[int, int]:
         return self.buf.tell(), self.rows
@@ -131,13 +262,157 @@ class Spool:
         self.buf.truncate()
         self.rows = mark[1]
 
-    def copy_into(self, cur, table: str, columns: list[str]) -> None:
+    def copy_into(self, cur, table: str, columns: list[str], drop_last: Iterable[str] = ()) -> None:
+        """COPY the spool into a table.
+
+        `drop_last`: the encoded values the lines' last column takes, which the table does not
+        have (each line is sent without it).
+        """
         self.buf.seek(0)
+        name = sql.Identifier(*table.split(".", 1))
         cols = sql.SQL(", ").join(map(sql.Identifier, columns))
-        cur.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), cols).as_string(cur), self.buf)
+        source = _WithoutLastColumn(self.buf, drop_last) if drop_last else self.buf
+        cur.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN").format(name, cols).as_string(cur), source, size=COPY_CHUNK)
+        self.buf.seek(0, os.SEEK_END)
 
     def close(self) -> None:
         self.buf.close()
+        if self.path is not None:  # never handed over: its name is still ours to remove
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+            self.path = None
+
+
+class _WithoutLastColumn:
+    """A spool read in chunks of whole lines, each sent without its last column (one of a few known texts)."""
+
+    def __init__(self, buf, texts: Iterable[str]):
+        self.buf = buf
+        self.tails = [f"\t{t}\n".encode("utf-8", "replace") for t in texts]
+        self.rest = b""
+
+    def read(self, size: int = COPY_CHUNK) -> bytes:
+        chunk = self.rest + self.buf.read(size)
+        cut = chunk.rfind(b"\n") + 1
+        while cut == 0 and chunk:  # a line longer than the chunk
+            more = self.buf.read(size)
+            if not more:
+                cut = len(chunk)
+                break
+            chunk += more
+            cut = chunk.rfind(b"\n") + 1
+        chunk, self.rest = chunk[:cut], chunk[cut:]
+        for tail in self.tails:
+            chunk = chunk.replace(tail, b"\n")
+        return chunk
+
+
+# --- straight into the table -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Direct:
+    """A target whose batches may skip staging and merging: COPY straight into its table.
+
+    `check` is a SQL function of the batch's (mine, point) pairs and sample times that says
+    whether the merge would do nothing but insert (and prepares the table for the rows);
+    the staged merge stays the way for everything else (see sql/migrations/0013).
+    """
+
+    table: str
+    check: str
+    scope: tuple[str, str] = ("mine_code", "point_code")
+    time: str = "sampled_at"
+    dropped: str = "dialect"  # the schema's last column, which the table does not store
+
+
+DIRECT: dict[str, Direct] = {
+    # about 4 million readings a mine-day (500 points every 10 s): the hot path
+    "safety_readings": Direct("core.safety_reading", "core.safety_readings_are_new"),
+}
+
+
+class Seen:
+    """The lines of a batch for a Direct target, by (mine, point), and what the direct check needs of them.
+
+    The lines are written to the spool sorted by (mine, point) and, within one, in delivery
+    order (the sample times): the primary key's order. Inserted so, each point's readings go
+    into the same few index pages one after another; in file order (each file one cycle of all
+    points) every row lands on another page, and the COPY takes about twice as long.
+    """
+
+    MAX_TAILS = 8  # distinct values of the dropped column a direct COPY strips; more: stage and merge
+    MAX_LINES = 500_000  # lines held for sorting before a sorted run is written out (memory stays bounded)
+    BIG_FILE = 16 * 1024 * 1024  # bytes: a file this large starts a sorted run of its own (it may need to be undone)
+
+    def __init__(self, names: tuple[str, ...], direct: Direct):
+        if names[-1] != direct.dropped:
+            raise ValueError(f"{direct.table}: the dropped column {direct.dropped} must be the schema's last")
+        self.mine, self.point = names.index(direct.scope[0]), names.index(direct.scope[1])
+        self.time = names.index(direct.time)
+        self.lines: dict[tuple, list[str]] = {}  # (mine, point) -> lines of the files parsed so far
+        self.held = 0  # lines in self.lines
+        self.scopes: set[tuple] = set()  # every (mine, point) of the batch, written out or not
+        self.times: set = set()
+        self.tails: set = set()
+        self.odd = False  # a value that cannot be told apart (unhashable): never direct
+
+    def write(self, spool: Spool) -> None:
+        """The lines held so far into the spool, sorted by (mine, point)."""
+        self.scopes.update(self.lines)
+        for key in sorted(self.lines):
+            spool.write_lines(self.lines[key])
+        self.lines.clear()
+        self.held = 0
+
+    def forget(self, prefix: str) -> None:
+        """Drop the lines of a file that is not loaded after all (they are the last ones of their points)."""
+        for bucket in self.lines.values():
+            while bucket and bucket[-1].startswith(prefix):
+                bucket.pop()
+                self.held -= 1
+
+    def usable(self) -> bool:
+        return (not self.odd and 0 < len(self.tails) <= self.MAX_TAILS
+                and all(type(m) is str and type(p) is str for m, p in self.scopes)
+                and all(type(t) is datetime and t.tzinfo is not None for t in self.times))
+
+
+@functools.cache
+def _encoder(target: str) -> Encode:
+    return line_encoder(c.pg_type for c in SCHEMAS[target].columns)
+
+
+@dataclass
+class ParsedBatch:
+    """A batch parsed (and validated) and not yet committed: COPY text per target, rejects, each file's fate."""
+
+    batch: list[Delivery]
+    targets: list[str]
+    spools: dict[str, Spool] = field(init=False)
+    rejects: Spool = field(init=False)
+    encoders: dict[str, Encode] = field(init=False)
+    seen: dict[str, Seen] = field(init=False)
+    # file_id -> good records, rejected records, header
+    parsed: dict[int, tuple[int, int, FileInfo | None]] = field(default_factory=dict)
+    held: list[tuple[Delivery, str, str]] = field(default_factory=list)  # whole files: delivery, reason, detail
+    pending: list[Delivery] = field(default_factory=list)  # files without their trailer yet
+    verdict: validation.Verdict | None = None
+    on_disk: bool = False  # spools are named files, which another process can read (see Spool.handed)
+
+    def __post_init__(self) -> None:
+        self.spools = {t: Spool(self.on_disk) for t in self.targets}
+        self.rejects = Spool(self.on_disk)
+        self.encoders = {t: _encoder(t) for t in self.targets}
+        self.seen = {t: Seen(SCHEMAS[t].column_names, DIRECT[t]) for t in self.targets if t in DIRECT}
+
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "encoders": {}}  # compiled per process; a parsed batch needs them no more
+
+    def close(self) -> None:
+        for s in (*self.spools.values(), self.rejects):
+            s.close()
 
 
 def _one_line(exc: BaseException) -> str:
@@ -150,6 +425,119 @@ def merge_sql(target: str) -> str:
     if not path.exists():
         raise FileNotFoundError(f"no merge SQL for {target} (expected {path})")
     return path.read_text()
+
+
+def parse_files(batch: list[Delivery], archive_dir: Path, on_disk: bool = False) -> ParsedBatch:
+    """A batch's files parsed into COPY text per target and rejects, nothing validated or written yet."""
+    work = ParsedBatch(batch, [s.name for s in batch[0].match.stream.outputs], on_disk=on_disk)
+    try:
+        for d in batch:
+            _parse_file(d, work, archive_dir)
+        for target, seen in work.seen.items():
+            seen.write(work.spools[target])
+    except BaseException:
+        work.close()
+        raise
+    return work
+
+
+def validate_parsed(path, work: ParsedBatch) -> ParsedBatch:
+    """Run the batch's expectation suites over a parsed batch (raises for a bad batch of several files)."""
+    try:
+        apply_verdict(work, validation.validate_batch(path, work.batch, work.spools, work.rejects, work.parsed))
+    except BaseException:
+        work.close()
+        raise
+    return work
+
+
+def apply_verdict(work: ParsedBatch, verdict: validation.Verdict | None) -> None:
+    """Keep the verdict with the batch; a single file that failed a critical expectation is held whole."""
+    if verdict is not None and verdict.held:
+        for s in (*work.spools.values(), work.rejects):
+            s.rewind_to((0, 0))
+        work.held.append((next(d for d in work.batch if d.file_id in work.parsed), "expectation_failed",
+                          verdict.detail()))
+        work.parsed.clear()
+    work.verdict = verdict
+
+
+def _parse_file(d: Delivery, work: ParsedBatch, archive_dir: Path) -> None:
+    """One file's records into the batch's spools (as COPY text) and its rejects.
+
+    Nothing of the file stays when it is held whole or waits for its trailer.
+    """
+    data = archive.fetch(archive_dir, d.sha256)
+    spools, rejects = work.spools, work.rejects
+    for target, seen in work.seen.items():
+        if seen.held >= Seen.MAX_LINES // 2 or len(data) >= Seen.BIG_FILE:
+            seen.write(spools[target])  # a sorted run of the files before this one
+    marks = {t: s.mark() for t, s in spools.items()}
+    reject_mark = rejects.mark()
+    lines: dict[str, list[str]] = {t: [] for t in spools}
+    good = bad = 0
+    info: FileInfo | None = None
+    prefix = f"{d.file_id}\t"
+    feed, kind, ctx = d.match.feed, d.match.kind, d.match.context
+    mine = ctx.mine_code
+    current = None
+    out = encode = seen = points = times = tails = None
+    im = ip = it = 0
+    try:
+        for item in d.match.stream.read(data, ctx):
+            if type(item) is Record:
+                target, no, values = item
+                if target != current:
+                    current, out, encode = target, lines[target], work.encoders[target]
+                    seen = work.seen.get(target)
+                    if seen is not None:
+                        im, ip, it = seen.mine, seen.point, seen.time
+                        points, times, tails = seen.lines, seen.times, seen.tails
+                line = encode(prefix, no, values)
+                good += 1
+                if seen is not None:
+                    try:
+                        key = (values[im], values[ip])
+                        bucket = points.get(key)
+                        if bucket is None:
+                            bucket = points[key] = []
+                        bucket.append(line)
+                        times.add(values[it])
+                        tails.add(values[-1])
+                    except (TypeError, IndexError):  # an unhashable value: no direct COPY for this batch
+                        seen.odd = True
+                        out.append(line)
+                        continue
+                    seen.held += 1
+                    if seen.held >= Seen.MAX_LINES:  # a huge file: a sorted run of it alone (see BIG_FILE)
+                        seen.write(spools[target])
+                    continue
+                out.append(line)
+                if len(out) >= LINES_AT_ONCE:
+                    spools[target].write_lines(out)
+                    out.clear()
+            elif type(item) is Reject:
+                rejects.write(prefix, (item.record_no, feed, kind, mine, item.reason, item.detail or None, item.raw))
+                bad += 1
+            elif type(item) is FileInfo:
+                info = item
+                mine = item.mine_code or mine
+            else:
+                raise TypeError(f"connector {kind} yielded {type(item).__name__}")
+        for target, rest in lines.items():
+            spools[target].write_lines(rest)
+    except FileRejected as exc:  # FileIncomplete too: the file waits for its trailer
+        for t, s in spools.items():
+            s.rewind_to(marks[t])
+        rejects.rewind_to(reject_mark)
+        for seen in work.seen.values():
+            seen.forget(prefix)
+        if isinstance(exc, FileIncomplete):
+            work.pending.append(d)
+        else:
+            work.held.append((d, exc.reason, exc.detail))
+        return
+    work.parsed[d.file_id] = (good, bad, info)
 
 
 class LoadPath:
@@ -201,37 +589,60 @@ class LoadPath:
         deliveries = []
         with self.conn, self.conn.cursor() as cur:
             cur.execute(
-                "SELECT path, sha256, file_id, status FROM ledger.file WHERE path = ANY(%s)",
+                "SELECT path, sha256, file_id, status, restatement FROM ledger.file WHERE path = ANY(%s) ORDER BY file_id",
                 ([key for key, _, _, _, _ in seen],),
             )
             known: dict[tuple[str, str], tuple[int, str]] = {}
             pending: dict[str, int] = {}
-            for path, sha256, file_id, status in cur.fetchall():
+            latest: dict[str, tuple[str, int]] = {}  # path -> (sha256, restatement) of its latest delivery
+            for path, sha256, file_id, status, restatement in cur.fetchall():
                 known[(path, sha256)] = (file_id, status)
                 if status == "pending":
                     pending[path] = file_id
+                latest[path] = (sha256, max(restatement, latest.get(path, ("", 0))[1]))
             cur.execute(
                 """SELECT sha256, min(file_id) FROM ledger.file
                     WHERE sha256 = ANY(%s) AND status IN ('loaded', 'quarantined', 'loading') GROUP BY sha256""",
                 (list({sha for _, _, _, sha, _ in seen}),),
             )
             originals: dict[str, int] = dict(cur.fetchall())
+            restated = sorted({m.kind for _, _, _, _, m in seen if m is not None and m.kind in RESTATED_KINDS})
+            current: dict[tuple[str, str], str] = {}  # (kind, mine) -> sha256 of the latest snapshot loaded
+            if restated:
+                cur.execute(
+                    """SELECT DISTINCT ON (kind, coalesce(mine_code, '')) kind, coalesce(mine_code, ''), sha256
+                         FROM ledger.file WHERE kind = ANY(%s) AND status IN ('loaded', 'quarantined', 'loading')
+                        ORDER BY kind, coalesce(mine_code, ''), file_id DESC""",
+                    (restated,),
+                )
+                current = {(k, m): sha for k, m, sha in cur.fetchall()}
+            history = (latest, current)
             for key, name, size, sha256, found in seen:
-                delivery = self._register_one(cur, key, name, size, sha256, found, known, pending, originals, outcome)
+                delivery = self._register_one(cur, key, name, size, sha256, found, known, pending, originals, outcome,
+                                              history)
                 if delivery is not None:
                     deliveries.append(delivery)
         return deliveries
 
     def _register_one(self, cur, key: str, name: str, size: int, sha256: str, found: Match | None,
-                      known: dict, pending: dict, originals: dict, outcome: Outcome) -> Delivery | None:
+                      known: dict, pending: dict, originals: dict, outcome: Outcome,
+                      history: tuple[dict, dict] = ({}, {})) -> Delivery | None:
         path = key  # where it was found: a landing path, or the URL an API page came from
         feed, kind = (found.feed, found.kind) if found else ("unknown", "unrecognized")
         ctx = found.context if found else None
         row = known.get((key, sha256))
         fresh = False
+        latest, current = history
+        restates = kind in RESTATED_KINDS
+        restatement = 0
         if row and row[1] in FINAL_STATUSES:
-            outcome.files["unchanged"] += 1
-            return None
+            last_sha, last_restatement = latest.get(key, (sha256, 0))
+            if not (restates and last_sha != sha256):
+                outcome.files["unchanged"] += 1
+                return None
+            # a snapshot without a time of its own came back to earlier content (A, B, then A
+            # again): that is news, a new delivery of the same path and bytes
+            row, restatement = None, last_restatement + 1
         if row:
             file_id = row[0]
         elif key in pending:  # the file grew since it was first seen: same delivery, first-seen time kept
@@ -242,10 +653,12 @@ class LoadPath:
             )
         else:
             cur.execute(
-                """INSERT INTO ledger.file (path, name, size_bytes, sha256, feed, kind, mine_code, name_stamp, status)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'loading')
-                   ON CONFLICT (path, sha256) DO NOTHING RETURNING file_id""",
-                (key, name, size, sha256, feed, kind, ctx.mine_code if ctx else None, ctx.stamp if ctx else None),
+                """INSERT INTO ledger.file (path, name, size_bytes, sha256, feed, kind, mine_code, name_stamp, status,
+                                           restatement)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'loading', %s)
+                   ON CONFLICT (path, sha256, restatement) DO NOTHING RETURNING file_id""",
+                (key, name, size, sha256, feed, kind, ctx.mine_code if ctx else None, ctx.stamp if ctx else None,
+                 restatement),
             )
             inserted = cur.fetchone()
             if inserted is None:  # another worker entered it a moment ago
@@ -265,6 +678,8 @@ class LoadPath:
             outcome.problems.append(f"{path}: {why}; left in place")
             return None
         original = originals.get(sha256)
+        if restates and current.get((kind, ctx.mine_code or ""), sha256) != sha256:
+            original = None  # the same bytes as an older snapshot, not as the current one: they restate it
         if original is not None and original != file_id:
             cur.execute(
                 "UPDATE ledger.file SET status = 'duplicate', duplicate_of = %s, error = NULL WHERE file_id = %s",
@@ -273,18 +688,20 @@ class LoadPath:
             outcome.files["duplicate"] += 1
             return None
         originals.setdefault(sha256, file_id)
+        if restates:
+            current[(kind, ctx.mine_code or "")] = sha256  # later files of this chunk compare with this one
         if not fresh:
             cur.execute(
                 """UPDATE ledger.file SET status = 'loading', feed = %s, kind = %s,
                           mine_code = coalesce(mine_code, %s), name_stamp = %s WHERE file_id = %s AND status <> 'loading'""",
                 (feed, kind, ctx.mine_code, ctx.stamp, file_id),
             )
-        return Delivery(file_id, key, sha256, found)
+        return Delivery(file_id, key, sha256, found, size)
 
     # --- 2. parse, stage, merge ----------------------------------------------------------------
 
     def load_batch(self, batch: list[Delivery], after: AfterLoad | None = None) -> Outcome:
-        """Load whole files in one transaction; on failure retry them one by one.
+        """Load whole files in one transaction; on failure retry them in halves, down to one by one.
 
         `after(cur, outcome)`, when given, runs last inside the batch's transaction (a REST
         pull advances its watermark there): it commits with the rows or not at all. It is
@@ -295,153 +712,151 @@ class LoadPath:
         try:
             return self._load(batch, after)
         except Exception as exc:  # noqa: BLE001 - a failed load must never take the run down
-            self.conn.rollback()
-            if len(batch) > 1:
-                log.warning("batch of %d %s files failed (%s); retrying file by file", len(batch), batch[0].match.kind, exc)
-                outcome = Outcome()
-                for d in batch:
-                    outcome.merge(self.load_batch([d]))
-                return outcome
-            d = batch[0]
-            message = _one_line(exc)
-            with self.conn, self.conn.cursor() as cur:
-                cur.execute("UPDATE ledger.file SET status = 'failed', error = %s WHERE file_id = %s", (message, d.file_id))
+            return self.retry(batch, exc)
+
+    def retry(self, batch: list[Delivery], exc: BaseException) -> Outcome:
+        """After a batch failed: roll back, then load its halves again, down to single files.
+
+        So one bad file cannot hold back the others, and only a file that fails alone is marked
+        `failed` (retried on the next run).
+        """
+        self.conn.rollback()
+        if len(batch) > 1:
+            log.warning("batch of %d %s files failed (%s); retrying in halves", len(batch), batch[0].match.kind,
+                        _one_line(exc))
             outcome = Outcome()
-            outcome.files["failed"] += 1
-            outcome.problems.append(f"{d.path}: load failed, nothing of it was kept ({message}); it is retried next run")
+            half = (len(batch) + 1) // 2
+            for part in (batch[:half], batch[half:]):
+                outcome.merge(self.load_batch(part))
             return outcome
+        d = batch[0]
+        message = _one_line(exc)
+        with self.conn, self.conn.cursor() as cur:
+            cur.execute("UPDATE ledger.file SET status = 'failed', error = %s WHERE file_id = %s", (message, d.file_id))
+        outcome = Outcome()
+        outcome.files["failed"] += 1
+        outcome.problems.append(f"{d.path}: load failed, nothing of it was kept ({message}); it is retried next run")
+        return outcome
 
     def _load(self, batch: list[Delivery], after: AfterLoad | None = None) -> Outcome:
-        outcome = Outcome()
-        stream = batch[0].match.stream
-        targets = [s.name for s in stream.outputs]
-        spools = {t: Spool() for t in targets}
-        rejects = Spool()
-        parsed: dict[int, tuple[int, int, FileInfo | None]] = {}  # file_id -> good, rejected, header
-        held: list[tuple[Delivery, str, str]] = []  # whole files: delivery, reason, detail
-        pending: list[Delivery] = []
+        work = self.parse(batch)
         try:
-            for d in batch:
-                data = archive.fetch(self.settings.archive_dir, d.sha256)
-                marks = {t: s.mark() for t, s in spools.items()}
-                reject_mark = rejects.mark()
-                good = bad = 0
-                info: FileInfo | None = None
-                prefix = f"{d.file_id}\t"
-                feed, kind, ctx = d.match.feed, d.match.kind, d.match.context
-                mine = ctx.mine_code
-                try:
-                    for item in d.match.stream.read(data, ctx):
-                        if type(item) is Record:
-                            spools[item.target].write(f"{prefix}{item.record_no}\t", item.values)
-                            good += 1
-                        elif type(item) is Reject:
-                            rejects.write(prefix, (item.record_no, feed, kind, mine, item.reason,
-                                                   item.detail or None, item.raw))
-                            bad += 1
-                        elif type(item) is FileInfo:
-                            info = item
-                            mine = item.mine_code or mine
-                        else:
-                            raise TypeError(f"connector {kind} yielded {type(item).__name__}")
-                except FileIncomplete:
-                    for t, s in spools.items():
-                        s.rewind_to(marks[t])
-                    rejects.rewind_to(reject_mark)
-                    pending.append(d)
-                    continue
-                except FileRejected as exc:
-                    for t, s in spools.items():
-                        s.rewind_to(marks[t])
-                    rejects.rewind_to(reject_mark)
-                    held.append((d, exc.reason, exc.detail))
-                    continue
-                parsed[d.file_id] = (good, bad, info)
-
-            # --- validation: the batch against its suites (raises for a bad batch of several files) ---
-            verdict = validation.validate_batch(self, batch, spools, rejects, parsed)
-            if verdict is not None and verdict.held:  # one file failed a critical expectation: hold it whole
-                for s in (*spools.values(), rejects):
-                    s.rewind_to((0, 0))
-                held.append((next(d for d in batch if d.file_id in parsed), "expectation_failed", verdict.detail()))
-                parsed.clear()
-            # ---------------------------------------------------------------------------------------------
-
-            with self.conn, self.conn.cursor() as cur:
-                if parsed:
-                    execute_values(
-                        cur,
-                        """UPDATE ledger.file f SET mine_code = coalesce(v.mine_code, f.mine_code),
-                                  produced_at = v.produced_at::timestamptz
-                             FROM (VALUES %s) AS v (file_id, mine_code, produced_at)
-                            WHERE f.file_id = v.file_id""",
-                        [(fid, info.mine_code if info else None, info.produced_at if info else None)
-                         for fid, (_, _, info) in parsed.items()],
-                    )
-                for target in targets:
-                    spool = spools[target]
-                    if spool.rows == 0:
-                        continue
-                    schema = SCHEMAS[target]
-                    stage = f"stage_{target}"
-                    columns = ", ".join(f"{c.name} {c.pg_type}" for c in schema.columns)
-                    cur.execute(f"DROP TABLE IF EXISTS {stage}")
-                    cur.execute(f"CREATE TEMP TABLE {stage} (file_id bigint NOT NULL, record_no integer NOT NULL, {columns}) ON COMMIT DROP")
-                    spool.copy_into(cur, stage, ["file_id", "record_no", *schema.column_names])
-                    cur.execute(f"ANALYZE {stage}")
-                    cur.execute(merge_sql(target))
-                if rejects.rows:
-                    cur.execute("DROP TABLE IF EXISTS stage_quarantine")
-                    cur.execute(
-                        """CREATE TEMP TABLE stage_quarantine (file_id bigint, record_no integer, feed text, kind text,
-                               mine_code text, reason text, detail text, raw_text text) ON COMMIT DROP"""
-                    )
-                    rejects.copy_into(cur, "stage_quarantine",
-                                      ["file_id", "record_no", "feed", "kind", "mine_code", "reason", "detail", "raw_text"])
-                    cur.execute(
-                        """INSERT INTO quarantine.record (file_id, record_no, feed, kind, mine_code, reason, detail, raw_text)
-                           SELECT file_id, record_no, feed, kind, mine_code, reason, detail, raw_text FROM stage_quarantine
-                           ON CONFLICT DO NOTHING"""
-                    )
-                self._hold_files(cur, held, outcome)
-                self._pending_files(cur, pending, outcome)
-                validation.record(cur, verdict)
-                if parsed:
-                    # records the merge SQL itself held back (e.g. unknown_point) count as rejected
-                    cur.execute(
-                        """SELECT file_id, count(*) FROM quarantine.record
-                            WHERE file_id = ANY(%s) AND status = 'held' GROUP BY file_id""",
-                        (list(parsed),),
-                    )
-                    held_counts = dict(cur.fetchall())
-                    rows = []
-                    for fid, (good, bad, _) in parsed.items():
-                        rejected = max(bad, held_counts.get(fid, 0))
-                        loaded = good - (rejected - bad)
-                        rows.append((fid, loaded, rejected))
-                        outcome.rows_loaded += loaded
-                        outcome.rows_rejected += rejected
-                        if rejected:
-                            outcome.problems.append(
-                                f"{self._path(batch, fid)}: {rejected} record(s) held in quarantine "
-                                f"(see: minewatch status; first: {self._first_reject(cur, fid)})"
-                            )
-                    execute_values(
-                        cur,
-                        """UPDATE ledger.file f SET status = 'loaded', rows_loaded = v.loaded, rows_rejected = v.rejected,
-                                  loaded_at = now(), error = NULL
-                             FROM (VALUES %s) AS v (file_id, loaded, rejected) WHERE f.file_id = v.file_id""",
-                        rows,
-                    )
-                    outcome.files["loaded"] += len(parsed)
-                    outcome.loaded_file_ids.extend(parsed)
-                if after is not None:
-                    after(cur, outcome)
+            return self.commit(work, after)
         finally:
-            for s in spools.values():
-                s.close()
-            rejects.close()
+            work.close()
+
+    def parse(self, batch: list[Delivery]) -> ParsedBatch:
+        """Parse a batch into COPY text and validate it (no writes): the first half of `load_batch`.
+
+        Raises like `load_batch`'s load does (e.g. ValidationFailed for a bad batch of several files).
+        """
+        return self.validate(parse_files(batch, self.settings.archive_dir))
+
+    def validate(self, work: ParsedBatch) -> ParsedBatch:
+        """Run the batch's expectation suites over a parsed batch (raises for a bad batch of several files)."""
+        return validate_parsed(self, work)
+
+    def commit(self, work: ParsedBatch, after: AfterLoad | None = None) -> Outcome:
+        """Stage, merge, quarantine and mark a parsed batch in one transaction: the second half of `load_batch`."""
+        outcome = Outcome()
+        batch, parsed, spools, rejects = work.batch, work.parsed, work.spools, work.rejects
+        with self.conn, self.conn.cursor() as cur:
+            if parsed:
+                execute_values(
+                    cur,
+                    # rows_rejected is set before the merges, so a merge knows which files of its own batch
+                    # lost records to quarantine (a positioning snapshot with a held record is incomplete)
+                    """UPDATE ledger.file f SET mine_code = coalesce(v.mine_code, f.mine_code),
+                              produced_at = v.produced_at::timestamptz, rows_rejected = v.rejected
+                         FROM (VALUES %s) AS v (file_id, mine_code, produced_at, rejected)
+                        WHERE f.file_id = v.file_id""",
+                    [(fid, info.mine_code if info else None, info.produced_at if info else None, bad)
+                     for fid, (_, bad, info) in parsed.items()],
+                    page_size=len(parsed),
+                )
+            for target in work.targets:
+                spool = spools[target]
+                if spool.rows == 0:
+                    continue
+                if self._copy_direct(cur, target, spool, work.seen.get(target)):
+                    continue
+                schema = SCHEMAS[target]
+                stage = f"stage_{target}"
+                columns = ", ".join(f"{c.name} {c.pg_type}" for c in schema.columns)
+                cur.execute(f"DROP TABLE IF EXISTS {stage}")
+                cur.execute(f"CREATE TEMP TABLE {stage} (file_id bigint NOT NULL, record_no integer NOT NULL, {columns}) ON COMMIT DROP")
+                spool.copy_into(cur, stage, ["file_id", "record_no", *schema.column_names])
+                cur.execute(f"ANALYZE {stage}")
+                cur.execute(merge_sql(target))
+            if rejects.rows:
+                cur.execute("DROP TABLE IF EXISTS stage_quarantine")
+                cur.execute(
+                    """CREATE TEMP TABLE stage_quarantine (file_id bigint, record_no integer, feed text, kind text,
+                           mine_code text, reason text, detail text, raw_text text) ON COMMIT DROP"""
+                )
+                rejects.copy_into(cur, "stage_quarantine",
+                                  ["file_id", "record_no", "feed", "kind", "mine_code", "reason", "detail", "raw_text"])
+                cur.execute(
+                    """INSERT INTO quarantine.record (file_id, record_no, feed, kind, mine_code, reason, detail, raw_text)
+                       SELECT file_id, record_no, feed, kind, mine_code, reason, detail, raw_text FROM stage_quarantine
+                       ON CONFLICT DO NOTHING"""
+                )
+            self._hold_files(cur, work.held, outcome)
+            self._pending_files(cur, work.pending, outcome)
+            validation.record(cur, work.verdict)
+            if parsed:
+                # records the merge SQL itself held back (e.g. unknown_point) count as rejected
+                cur.execute(
+                    """SELECT file_id, count(*) FROM quarantine.record
+                        WHERE file_id = ANY(%s) AND status = 'held' GROUP BY file_id""",
+                    (list(parsed),),
+                )
+                held_counts = dict(cur.fetchall())
+                rows = []
+                for fid, (good, bad, _) in parsed.items():
+                    rejected = max(bad, held_counts.get(fid, 0))
+                    loaded = good - (rejected - bad)
+                    rows.append((fid, loaded, rejected))
+                    outcome.rows_loaded += loaded
+                    outcome.rows_rejected += rejected
+                    if rejected:
+                        outcome.problems.append(
+                            f"{self._path(batch, fid)}: {rejected} record(s) held in quarantine "
+                            f"(see: minewatch status; first: {self._first_reject(cur, fid)})"
+                        )
+                execute_values(
+                    cur,
+                    """UPDATE ledger.file f SET status = 'loaded', rows_loaded = v.loaded, rows_rejected = v.rejected,
+                              loaded_at = now(), error = NULL
+                         FROM (VALUES %s) AS v (file_id, loaded, rejected) WHERE f.file_id = v.file_id""",
+                    rows,
+                    page_size=len(rows),
+                )
+                outcome.files["loaded"] += len(parsed)
+                outcome.loaded_file_ids.extend(parsed)
+            if after is not None:
+                after(cur, outcome)
         return outcome
+
+    def _copy_direct(self, cur, target: str, spool: Spool, seen: Seen | None) -> bool:
+        """COPY a target's rows straight into its table when its check allows it; False: stage and merge them."""
+        direct = DIRECT.get(target)
+        if direct is None or seen is None or not seen.usable():
+            return False
+        mines, points = zip(*seen.scopes, strict=True) if seen.scopes else ((), ())
+        cur.execute(f"SELECT {direct.check}(%s, %s, %s)", (list(mines), list(points), sorted(seen.times)))
+        if not cur.fetchone()[0]:
+            return False
+        columns = [c for c in SCHEMAS[target].column_names if c != direct.dropped]
+        cur.execute("SAVEPOINT direct_copy")
+        try:
+            spool.copy_into(cur, direct.table, ["file_id", "record_no", *columns],
+                            drop_last=[_copy_text(v) for v in seen.tails])
+        except psycopg2.errors.UniqueViolation:  # a key twice in the batch, or another loader was first
+            cur.execute("ROLLBACK TO SAVEPOINT direct_copy")
+            return False
+        cur.execute("RELEASE SAVEPOINT direct_copy")
+        return True
 
     @staticmethod
     def _path(batch: list[Delivery], file_id: int) -> str:

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import pickle
+import queue
+import selectors
+import subprocess
+import sys
+import tempfile
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
 from connectors.catalog import match
 from minewatch.config import Settings, load_settings
-from minewatch.load import Delivery, LoadPath, Outcome
+from minewatch.load import Delivery, LoadPath, Outcome, ParsedBatch, apply_verdict, parse_files
 from minewatch.warehouse import connect, ensure_upgraded, resolve_url
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]  # (files done, files in all, what is being done)
+REGISTER_FILES = 1000  # landing files archived and entered in the ledger per transaction (one flush to disk each)
+REGISTER_AHEAD = 2  # chunks registered ahead of the one being loaded, in a large run (see ingest)
+CHECK_SHARE = 0.35  # validating a batch costs about this much of parsing it (a mine-day of real-time files)
 
 
 class LandingError(Exception):
@@ -52,39 +65,414 @@ def _batch_key(d: Delivery) -> tuple:
 def ingest(conn, settings: Settings, paths: list[Path], progress: Progress | None = None) -> Outcome:
     """Register and load the given landing files through the one load path.
 
-    Files are batched by feed, kind and mine (up to MINEWATCH_BATCH_FILES each), whatever order
-    the mines' files interleave in; every batch of a phase (reference data, definitions, facts)
-    is loaded before the first file of the next phase.
+    Files are batched by feed, kind and mine (up to MINEWATCH_BATCH_FILES files and about
+    MINEWATCH_BATCH_MB megabytes each: a batch of real-time files holds a few hundred thousand
+    readings whatever a file's size), whatever order the mines' files interleave in; every batch
+    of a phase (reference data, definitions, facts) is loaded before the first file of the next phase.
+
+    With MINEWATCH_OVERLAP (the default), a second connection commits each batch (COPY, merge,
+    ledger) while this thread registers and parses the next ones, and for a run of more than two
+    batches' worth of bytes a worker process (Checker) runs the expectation suites over every
+    batch and parses some of them: Python's work and the server's are spread over the machine's
+    cores. Batches commit in the same order either way, one transaction each.
     """
     path_ = LoadPath(conn, settings)
-    outcome = Outcome()
+    committer = Committer.start(conn, settings) if settings.overlap else None
+    checker = (Checker.start(settings) if committer and settings.validate and _bytes(paths) > 2 * settings.batch_bytes
+               else None)
+    parts: list[Outcome] = []  # what each step did (registering a chunk, loading a batch), in the order done
+    waiting: deque[tuple[Outcome, list[Delivery], ParsedBatch | None, CheckedLater]] = deque()  # with the checker
     total = len(paths)
     queues: dict[tuple, list[Delivery]] = {}  # batch key -> its deliveries, in landing order
+    sizes: dict[tuple, int] = {}  # batch key -> bytes queued
     phase: int | None = None
+    barrier = False  # a phase ended: its batches must be committed before the next phase's are checked
+    shares = {"main": 0.0, "checker": 0.0}  # bytes of parsing (and of validating, weighted) given to each process
+
+    def hand_over(done: Outcome, batch: list[Delivery], work: ParsedBatch | None,
+                  failure: BaseException | None) -> None:
+        conn.rollback()  # end the read-only transaction of validation's lookups
+        committer.submit(done, work=work, batch=batch, failure=failure)
+
+    def finish(done: Outcome, batch: list[Delivery], work: ParsedBatch | None, checked: CheckedLater) -> None:
+        """Take what the checker process did with a batch, and hand the batch to the committer."""
+        try:
+            answer = checked.result()
+            if work is None:  # it parsed the batch too: the parsed batch, validated, its spools now ours
+                work = answer
+            else:
+                apply_verdict(work, answer)
+        except Exception as exc:  # noqa: BLE001 - a bad batch, or the process died: retried in halves
+            if work is not None:
+                work.close()
+            hand_over(done, batch, None, exc)
+            return
+        hand_over(done, batch, work, None)
 
     def flush(key: tuple) -> None:
-        outcome.merge(path_.load_batch(queues.pop(key)))
+        nonlocal checker, barrier
+        sizes.pop(key, None)
+        batch = queues.pop(key)
+        if committer is None:
+            parts.append(path_.load_batch(batch))
+            return
+        done = Outcome()
+        parts.append(done)
+        work = None
+        size = sum(d.size for d in batch)
+        # parse here, or let the checker process parse it too: whichever has had less work handed so far
+        here = checker is None or shares["checker"] + size * (1 + CHECK_SHARE) > shares["main"] + size
+        if checker is not None:
+            shares["main" if here else "checker"] += size
+            shares["checker"] += size * CHECK_SHARE
+        if here:
+            try:
+                work = parse_files(batch, settings.archive_dir, on_disk=True) if checker else path_.parse(batch)
+            except Exception as exc:  # noqa: BLE001 - e.g. a bad batch of several files: retried in halves
+                hand_over(done, batch, None, exc)
+                return
+            if checker is None:
+                hand_over(done, batch, work, None)
+                return
+        if barrier:
+            settle()
+            barrier = False
+        try:
+            waiting.append((done, batch, work, checker.submit(batch, work)))
+        except Exception as exc:  # noqa: BLE001 - the process is gone: work here from now on
+            log.warning("checker process unavailable (%s); validating in this process", exc)
+            checker.close()
+            checker = None
+            try:
+                work = path_.validate(work) if work is not None else path_.parse(batch)
+            except Exception as failure:  # noqa: BLE001 - retried in halves
+                hand_over(done, batch, None, failure)
+                return
+            hand_over(done, batch, work, None)
+            return
+        while len(waiting) > 3:  # at most three batches with the checker: memory stays bounded
+            finish(*waiting.popleft())
 
-    def flush_all() -> None:
+    def settle() -> None:
+        """Wait until every batch handed over is committed: the next phase's files may refer to them.
+
+        While the checker process has not answered yet, register the next chunk of files meanwhile.
+        """
+        while waiting:
+            if not waiting[0][3].ready() and register_next():
+                continue
+            finish(*waiting.popleft())
+        if committer is not None:
+            committer.wait()
+
+    def flush_all(phase_ends: bool = False) -> None:
+        nonlocal barrier
         for key in list(queues):
             flush(key)
+        if checker is not None and phase_ends:
+            barrier = True  # settled when the next phase's first batch is parsed, before it is checked
+        else:
+            settle()
 
-    chunk = max(1, settings.batch_files)
-    for start in range(0, total, chunk):
-        part = paths[start:start + chunk]
-        for delivery in path_.register(part, outcome):
-            if phase is not None and delivery.match.phase != phase:
-                flush_all()
-            phase = delivery.match.phase
-            key = _batch_key(delivery)
-            queues.setdefault(key, []).append(delivery)
-            if len(queues[key]) >= settings.batch_files:
-                flush(key)
-        if progress:
-            progress(min(start + chunk, total), total, part[-1].name)
-    flush_all()
+    chunk = max(1, min(settings.batch_files, REGISTER_FILES))
+    chunks = [paths[start:start + chunk] for start in range(0, total, chunk)]
+    # with the checker process starting up (Great Expectations takes seconds to import), register a few
+    # chunks ahead: that work is done while the first phase waits for its first verdicts
+    ahead = REGISTER_AHEAD if checker is not None else 0
+    ready: deque[tuple[list[Path], list[Delivery]]] = deque()  # chunks registered, not yet batched
+    registered_chunks = 0
+
+    def register_next() -> bool:
+        """Archive and register the next chunk of files; False when none is left."""
+        nonlocal registered_chunks
+        if registered_chunks >= len(chunks):
+            return False
+        part = chunks[registered_chunks]
+        registered = Outcome()
+        parts.append(registered)
+        ready.append((part, path_.register(part, registered)))
+        registered_chunks += 1
+        return True
+
+    try:
+        done_files = 0
+        for _ in chunks:
+            while len(ready) <= ahead and register_next():
+                pass
+            part, deliveries = ready.popleft()
+            for delivery in deliveries:
+                if phase is not None and delivery.match.phase != phase:
+                    flush_all(phase_ends=True)
+                phase = delivery.match.phase
+                key = _batch_key(delivery)
+                queues.setdefault(key, []).append(delivery)
+                sizes[key] = sizes.get(key, 0) + delivery.size
+                if len(queues[key]) >= settings.batch_files or sizes[key] >= settings.batch_bytes:
+                    flush(key)
+            done_files += len(part)
+            if progress:
+                progress(done_files, total, part[-1].name)
+        flush_all()
+    finally:
+        while waiting:  # the run failed: nothing more is committed
+            pending = waiting.popleft()[2]
+            if pending is not None:
+                pending.close()
+        if checker is not None:
+            checker.close()
+        if committer is not None:
+            committer.close()
+    outcome = Outcome()
+    for done in parts:
+        outcome.merge(done)
     apply_retention(conn, settings)
     return outcome
+
+
+def _bytes(paths: list[Path]) -> int:
+    total = 0
+    for p in paths:
+        with contextlib.suppress(OSError):
+            total += p.stat().st_size
+    return total
+
+
+def _second_connection(conn, settings: Settings, name: str):
+    """Another connection to the database `conn` is on (the configured warehouse), or None."""
+    try:
+        other = connect(resolve_url(settings), settings.statement_timeout_s, application_name=name)
+    except Exception as exc:  # noqa: BLE001 - overlap is an optimisation: without it the load is the same
+        log.info("no second connection (%s): working in one thread", exc)
+        return None
+    if (other.info.dbname, other.info.host, other.info.port) != (conn.info.dbname, conn.info.host, conn.info.port):
+        other.close()  # the caller's connection is not the configured warehouse's
+        return None
+    return other
+
+
+class CheckFailed(Exception):
+    """The checker process could not validate a batch (the batch is retried here, in halves)."""
+
+
+class Checker:
+    """A worker process (`python -m minewatch.pipeline --check`) that runs the expectation suites.
+
+    It validates batches while this process registers and parses the next; when it has nothing
+    queued it parses the batch too, so Python's work is shared between the two processes.
+
+    A job is a batch's deliveries and either the names of its spool files (made `on_disk`,
+    flushed, still owned by this process) with what each file gave — the answer is the
+    validation verdict — or the archive to parse it from — the answer is the parsed batch,
+    validated, whose spool files this process then owns. Both travel as pickle files in the
+    temporary folder, their names one line each over the process's stdin and stdout, so neither
+    side can block the other on a full pipe. Answers come in job order.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.archive_dir = str(settings.archive_dir)
+        # the warehouse this process uses, by URL: the checker never starts an embedded server of its own
+        env = {**os.environ, "MINEWATCH_WAREHOUSE_URL": resolve_url(settings)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "minewatch.pipeline", "--check"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.answers = selectors.DefaultSelector()  # to ask whether an answer is there without waiting
+        self.answers.register(self.proc.stdout, selectors.EVENT_READ)
+
+    def ready(self) -> bool:
+        """Whether the next answer can be read without waiting."""
+        return bool(self.answers.select(timeout=0))
+
+    @classmethod
+    def start(cls, settings: Settings) -> Checker | None:
+        try:
+            return cls(settings)
+        except Exception as exc:  # noqa: BLE001 - a worker is an optimisation: without it the load is the same
+            log.info("no checker process (%s): batches are validated in this one", exc)
+            return None
+
+    def submit(self, batch: list[Delivery], work: ParsedBatch | None = None) -> CheckedLater:
+        """Validate a parsed batch, or (without `work`) parse and validate the batch."""
+        if work is None:
+            job = ("parse", batch, self.archive_dir)
+        else:
+            job = ("check", batch, {t: s.handed() for t, s in work.spools.items()}, work.rejects.handed(), work.parsed)
+        self.proc.stdin.write(_dump(job) + "\n")
+        self.proc.stdin.flush()
+        return CheckedLater(self)
+
+    def _next(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            raise CheckFailed(f"the checker process ended (exit code {self.proc.poll()})")
+        status, value = _load(line.strip())
+        if status != "ok":
+            raise CheckFailed(value)
+        return value
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for pending in self.proc.stdout:  # answers never collected (the run failed): remove their files
+            with contextlib.suppress(Exception):
+                status, value = _load(pending.strip())
+                if status == "ok" and isinstance(value, ParsedBatch):
+                    value.close()
+        self.answers.close()
+        self.proc.stdout.close()
+
+
+class CheckedLater:
+    """A verdict the checker process owes; `result()` waits for it (answers are read in submission order)."""
+
+    def __init__(self, checker: Checker):
+        self.checker = checker
+
+    def ready(self) -> bool:
+        """Whether the answer is there (asked of the oldest job only: answers come in order)."""
+        return self.checker.ready()
+
+    def result(self):
+        return self.checker._next()
+
+
+def _dump(obj) -> str:
+    fd, name = tempfile.mkstemp(prefix="minewatch-check-", suffix=".pickle")
+    with os.fdopen(fd, "wb") as fh:
+        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return name
+
+
+def _load(name: str):
+    try:
+        with open(name, "rb") as fh:
+            return pickle.load(fh)  # noqa: S301 - our own files, written by our own process
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+class _CheckerPath:
+    """What validation needs of a LoadPath, in the checker process.
+
+    Settings, and a connection of its own, opened when a suite first looks something up.
+    """
+
+    accept_failed_expectations = False  # an ingest: an operator's --accept is for releases
+
+    def __init__(self) -> None:
+        self.settings = load_settings()
+        self._conn = None
+
+    @property
+    def conn(self):
+        if self._conn is None:
+            self._conn = connect(resolve_url(self.settings), self.settings.statement_timeout_s,
+                                 application_name="minewatch check")
+        return self._conn
+
+    def done(self) -> None:
+        if self._conn is not None:
+            self._conn.rollback()  # end the read-only transaction of the lookups
+
+
+def _check_worker() -> None:
+    """The checker process: one job file name per line in, one answer file name per line out."""
+    from minewatch import validation
+    from minewatch.load import Spool, parse_files, validate_parsed
+
+    path = _CheckerPath()
+    validation._Gx.get()  # Great Expectations' context, ready while the caller parses the first batches
+    for line in sys.stdin:
+        job = _load(line.strip())
+        try:
+            if job[0] == "parse":
+                _, batch, archive_dir = job
+                answer = ("ok", validate_parsed(path, parse_files(batch, Path(archive_dir), on_disk=True)))
+            else:
+                _, batch, spools, rejects, parsed = job
+                opened = {t: Spool.reading(*handed) for t, handed in spools.items()}
+                opened[""] = Spool.reading(*rejects)
+                try:
+                    answer = ("ok", validation.validate_batch(path, batch, {t: s for t, s in opened.items() if t},
+                                                              opened[""], parsed))
+                finally:
+                    for s in opened.values():
+                        s.close()
+        except Exception as exc:  # noqa: BLE001 - handed back as one line; the batch is retried by the caller
+            answer = ("error", f"{type(exc).__name__}: {exc}")
+        finally:
+            path.done()
+        sys.stdout.write(_dump(answer) + "\n")
+        sys.stdout.flush()
+
+
+class Committer:
+    """A thread with its own warehouse connection that commits parsed batches, one at a time, in order."""
+
+    def __init__(self, conn2, settings: Settings):
+        self.path = LoadPath(conn2, settings)
+        self.jobs: queue.Queue = queue.Queue(maxsize=2)  # two batches wait while another commits: memory stays bounded
+        self.crash: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="minewatch-commit", daemon=True)
+        self.thread.start()
+
+    @classmethod
+    def start(cls, conn, settings: Settings) -> Committer | None:
+        """A committer on a second connection to the same database, or None (then batches commit in this thread)."""
+        conn2 = _second_connection(conn, settings, "minewatch commit")
+        return cls(conn2, settings) if conn2 is not None else None
+
+    def submit(self, done: Outcome, work: ParsedBatch | None = None, batch: list[Delivery] | None = None,
+               failure: BaseException | None = None) -> None:
+        """Commit a parsed batch (or retry a batch whose parse failed) and put what happened into `done`."""
+        self._check()
+        self.jobs.put((done, work, batch, failure))
+
+    def wait(self) -> None:
+        """Return when every submitted batch is committed."""
+        self.jobs.join()
+        self._check()
+
+    def close(self) -> None:
+        self.jobs.put(None)
+        self.thread.join()
+        self.path.conn.close()
+        self._check()
+
+    def _check(self) -> None:
+        if self.crash is not None:
+            crash, self.crash = self.crash, None
+            raise crash
+
+    def _run(self) -> None:
+        while True:
+            job = self.jobs.get()
+            try:
+                if job is None:
+                    return
+                done, work, batch, failure = job
+                if self.crash is not None:  # the run is failing: leave the rest for the next run
+                    if work is not None:
+                        work.close()
+                    continue
+                try:
+                    if work is None:
+                        done.merge(self.path.retry(batch, failure))
+                    else:
+                        try:
+                            done.merge(self.path.commit(work))
+                        except Exception as exc:  # noqa: BLE001 - as LoadPath.load_batch: retried in halves
+                            done.merge(self.path.retry(work.batch, exc))
+                        finally:
+                            work.close()
+                except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                    self.crash = exc
+            finally:
+                self.jobs.task_done()
 
 
 def send_alerts(conn, settings: Settings, outcome: Outcome | None = None) -> list[str]:
@@ -131,3 +519,7 @@ def run_landing(landing: Path, feeds: Iterable[str] | None = None, settings: Set
         return outcome
     finally:
         conn.close()
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--check"]:
+    _check_worker()

@@ -22,6 +22,7 @@ import csv
 import logging
 import math
 import os
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -43,6 +44,9 @@ SAMPLE = 3  # offending records kept per failed expectation
 # records of one table per batch validated in full; above it a systematic sample (a daily CSV of a large
 # mine holds millions, and the load path keeps its memory bounded)
 MAX_ROWS = 1_000_000
+# rows of one table per batch that Great Expectations sees; above it a systematic sample plus every row that
+# fails an expectation without `mostly` (so those stay exact); aggregates and `mostly` shares are estimated
+GX_ROWS = 25_000
 MANY_COLUMNS = 8  # a sample record shows all its columns up to this many, else its key and the checked column
 CHINA = timezone(timedelta(hours=8))
 
@@ -167,6 +171,32 @@ def frame(spool: Spool, columns: list[tuple[str, str]]) -> pd.DataFrame:
     return raw
 
 
+def _by_file(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows by file and record number, keeping their labels.
+
+    The load path may spool a table's rows in another order (readings sorted by point for the
+    COPY); a failed check shows a file's first offending records, so what Great Expectations
+    sees, and picks its examples from, is in file order.
+    """
+    import numpy as np
+
+    fid, no = df["file_id"].to_numpy(), df["record_no"].to_numpy()
+    if len(df) < 2 or bool(np.all((fid[1:] > fid[:-1]) | ((fid[1:] == fid[:-1]) & (no[1:] > no[:-1])))):
+        return df
+    return df.iloc[np.lexsort((no, fid))]
+
+
+def _first(df: pd.DataFrame, labels, n: int) -> list:
+    """The n of these rows that come first by file and record number."""
+    import numpy as np
+
+    if len(labels) == 0:
+        return []
+    sub = df.loc[labels, ["file_id", "record_no"]]
+    order = np.lexsort((sub["record_no"].to_numpy(), sub["file_id"].to_numpy()))[:n]
+    return list(sub.index[order])
+
+
 def _read(spool: Spool, names: list[str], dtype) -> pd.DataFrame:
     """The spool as a DataFrame; above MAX_ROWS rows, every k-th row (memory stays bounded like the load's)."""
     import pandas as pd
@@ -255,18 +285,27 @@ class _Gx:
         self.source = self.context.data_sources.add_pandas("minewatch")
         self.definitions: dict[str, Any] = {}
         self.columns: dict[str, Any] = {}
+        self.exact: dict[str, Any] = {}  # suite -> row tests of its exact expectations (see rows_for)
 
     @classmethod
     def get(cls) -> _Gx:
-        if cls._instance is None:
-            cls._instance = cls()
-        return cls._instance
+        with _GX_LOCK:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
 
     def suite(self, spec):
         """The context's ExpectationSuite for a TableSuite/FileSuite, added on first use."""
         return self.definition(spec).suite
 
     def definition(self, spec):
+        vd = self.definitions.get(spec.name)
+        if vd is None:
+            with _GX_LOCK:
+                return self._define(spec)
+        return vd
+
+    def _define(self, spec):
         vd = self.definitions.get(spec.name)
         if vd is None:
             batch = self.source.add_dataframe_asset(spec.name).add_batch_definition_whole_dataframe("batch")
@@ -284,18 +323,83 @@ class _Gx:
         """
         from great_expectations.validator.v1_validator import Validator
 
-        vd = self.definition(spec)
-        used = self.columns.get(spec.name)
-        if used is None:
-            used = self.columns[spec.name] = _columns_used(vd.suite)
-        # only the columns the expectations read: GX copies and fingerprints the frame it gets
-        frame_ = df[[c for c in df.columns if c in used]] if used is not ALL else df
-        validator = Validator(batch_definition=vd.batch_definition, batch_parameters={"dataframe": frame_},
-                              result_format=RESULT_FORMAT)
-        return validator.validate_expectation_suite(vd.suite)
+        with _GX_LOCK:  # the context, its assets and their batches are shared: one validation at a time
+            vd = self.definition(spec)
+            used = self.columns.get(spec.name)
+            if used is None:
+                used = self.columns[spec.name] = _columns_used(vd.suite)
+            # only the columns the expectations read: GX copies and fingerprints the frame it gets
+            frame_ = df[[c for c in df.columns if c in used]] if used is not ALL else df
+            validator = Validator(batch_definition=vd.batch_definition, batch_parameters={"dataframe": frame_},
+                                  result_format=RESULT_FORMAT)
+            return validator.validate_expectation_suite(vd.suite)
+
+
+    def rows_for(self, spec, df):
+        """The rows of a table frame the suite runs over, in file order.
+
+        All of them, or above GX_ROWS a 1-in-k systematic sample with every row that fails an
+        exact expectation (one without `mostly`) added to it.
+        """
+        if len(df) <= GX_ROWS:
+            return _by_file(df)
+        exact = self.exact.get(spec.name, _UNSET)
+        if exact is _UNSET:
+            exact = self.exact[spec.name] = _exact_checks(self.definition(spec).suite)
+        if exact is None:  # an exact expectation this module cannot evaluate: the suite sees every row
+            return _by_file(df)
+        import numpy as np
+
+        keep = np.zeros(len(df), dtype=bool)
+        keep[:: -(-len(df) // GX_ROWS)] = True
+        for check in exact:
+            keep |= check(df)
+        return _by_file(df[keep])
 
 
 ALL = object()  # a suite with a table-level expectation: it sees every column
+# the load path may validate in two threads (a retry on the committer's connection while the next
+# batch is validated): Great Expectations' context is not safe for that
+_GX_LOCK = threading.RLock()
+_UNSET = object()
+
+
+def _exact_checks(suite) -> list | None:
+    """Row tests of the suite's exact expectations (True: the row fails it); None when one cannot be told."""
+    import numpy as np
+
+    checks = []
+    for e in suite.expectations:
+        kind = type(e).__name__
+        kw = e.configuration.kwargs
+        if kind.startswith("ExpectColumnMean") or kind.startswith("ExpectColumnMedian") \
+                or kind.startswith("ExpectColumnMax") or kind.startswith("ExpectColumnMin"):
+            continue  # an aggregate: estimated on the sample
+        if kw.get("mostly") not in (None, 1, 1.0):
+            continue  # a share: estimated on the sample
+        column = kw.get("column")
+        if kind == "ExpectColumnValuesToBeInSet" and column:
+            values = list(kw["value_set"])
+            checks.append(lambda df, c=column, v=values: (df[c].notna() & ~df[c].isin(v)).to_numpy())
+        elif kind == "ExpectColumnValuesToBeBetween" and column:
+            lo, hi = kw.get("min_value"), kw.get("max_value")
+            strict_lo, strict_hi = bool(kw.get("strict_min")), bool(kw.get("strict_max"))
+
+            def between(df, c=column, lo=lo, hi=hi, strict_lo=strict_lo, strict_hi=strict_hi):
+                v = df[c]
+                bad = np.zeros(len(df), dtype=bool)
+                with np.errstate(invalid="ignore"):
+                    if lo is not None:
+                        bad |= ((v <= lo) if strict_lo else (v < lo)).fillna(False).to_numpy(dtype=bool)
+                    if hi is not None:
+                        bad |= ((v >= hi) if strict_hi else (v > hi)).fillna(False).to_numpy(dtype=bool)
+                return bad
+            checks.append(between)
+        elif kind == "ExpectColumnValuesToNotBeNull" and column:
+            checks.append(lambda df, c=column: df[c].isna().to_numpy())
+        else:
+            return None
+    return checks
 
 
 def _columns_used(suite) -> Any:
@@ -469,9 +573,9 @@ def _sample(res: dict, config, column, spec, df, names, is_files, reject_rows, f
                 out.extend({"file": names.get(fid, str(fid)), "file_id": fid, **x} for x in rows)
                 continue
             for tdf in frames.values():  # no rejects: show the file's first records
-                mine = tdf[tdf["file_id"] == fid]
+                mine = tdf.index[(tdf["file_id"] == fid).to_numpy()]
                 if len(mine):
-                    first = list(mine.index[:SAMPLE])
+                    first = _first(tdf, mine, SAMPLE)
                     cols = [c for c in tdf.columns if c not in ("file_id", "record_no", "type_errors")
                             and not c.endswith("_ahead_s")][:MANY_COLUMNS]
                     out.extend(_record_sample(tdf, first, column, cols, [], names))
@@ -480,11 +584,11 @@ def _sample(res: dict, config, column, spec, df, names, is_files, reject_rows, f
     schema = spec.schema
     flag = column[: -len("_share")] if column and column.endswith("_share") else None
     if flag in df.columns:  # a share broadcast to its rows: show the rows that make it
-        idx = list(df.index[df[flag] == 1.0][:SAMPLE])
+        idx = _first(df, df.index[(df[flag] == 1.0).to_numpy()], SAMPLE)
     elif not idx and column in df.columns:  # an aggregate (a mean, a max): rows that make it
         col = df[column]
         pick = col[col == 1.0] if _share_like(column) else col.dropna()
-        idx = list(pick.index[:SAMPLE])
+        idx = _first(df, pick.index, SAMPLE)
     return _record_sample(df, idx, column, list(schema.column_names), list(schema.key), names)
 
 
@@ -546,7 +650,7 @@ def validate_batch(path: LoadPath, batch: list[Delivery], spools: dict[str, Spoo
     for target, df in frames.items():
         spec = specs[target]
         t = time.perf_counter()
-        result = gxr.run(spec, df)
+        result = gxr.run(spec, gxr.rows_for(spec, df))
         checks = _checks(result, spec, df, facts, names, False, {}, frames)
         runs.append(SuiteRun(spec.name, len(df), checks, (time.perf_counter() - t) * 1000 + prep_ms / len(frames)))
     fspec = expectations.file_suite(feed, kind)

@@ -1,4 +1,10 @@
 -- Merge staged readings (CDSS, AQSS, CSV) into core.safety_reading, partitioned by China-local day.
+-- A batch whose readings are all new and defined does not come here: the load path COPYs it
+-- straight into the table (core.safety_readings_are_new, migration 0013). This merge takes the
+-- rest: readings of unknown points, re-sent cycles, and a point and time twice in one batch.
+
+-- the sort of step 3 (a batch holds a few hundred thousand readings) in memory, not in temp files
+SET LOCAL work_mem = '64MB';
 
 -- 1. a reading of a point its mine has never defined is held in quarantine (unknown_point, contract
 --    B.3 and I.1) with its values, and loaded once a definition arrives (core.release_safety_unknown_points)

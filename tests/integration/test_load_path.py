@@ -64,6 +64,23 @@ def test_same_content_under_another_name_is_a_duplicate(db, landing):
     assert counts(db)["area"] == 7
 
 
+def test_a_registry_file_that_comes_back_to_earlier_content_is_loaded_again(db, landing):
+    areas = landing / "registry" / "areas.csv"
+    first = areas.read_bytes()
+    run_landing(landing)
+    lines = first.decode("utf-8").splitlines(keepends=True)
+    areas.write_bytes("".join(line for line in lines if "4104030046880009" not in line).encode("utf-8"))
+    run_landing(landing)  # B: one area removed (closed)
+    areas.write_bytes(first)
+    back = run_landing(landing)  # A again, same path and bytes as the first delivery: the area is back
+    assert back.files["loaded"] == 1
+    current = query(db, "SELECT count(*) FROM core.area WHERE area_code = '4104030046880009' AND valid_to IS NULL")
+    assert current == [(1,)]
+    deliveries = query(db, "SELECT restatement, status FROM ledger.file WHERE path = %s ORDER BY file_id", (str(areas),))
+    assert deliveries == [(0, "loaded"), (0, "loaded"), (1, "loaded")]
+    assert run_landing(landing).files == {"unchanged": 5}  # and replaying that is a no-op again
+
+
 def test_every_file_is_archived_under_its_hash(db, landing):
     run_landing(landing)
     settings = load_settings()
