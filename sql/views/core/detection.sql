@@ -20,7 +20,7 @@ COMMENT ON FUNCTION core.flatline_factor() IS
 CREATE OR REPLACE VIEW core.safety_point_run AS
 WITH points AS MATERIALIZED (
     -- the analog points (MN) as defined now, with their type and place (looked up once)
-    SELECT p.mine_code, p.point_code, p.sensor_type, p.unit, p.area_code, p.area_source
+    SELECT p.mine_code, p.point_code, p.sensor_type, p.unit, p.area_code, p.area_source, p.range_low
       FROM core.safety_point_current p
      WHERE p.value_type = 'MN'
 ),
@@ -28,7 +28,9 @@ readings AS (
     -- their measured readings, marked where the value changes; readings flagged fault (8),
     -- calibrating (16) or switched off (64) are other rules' business and skipped
     SELECT r.mine_code, r.point_code, r.sampled_at, r.value,
-           CASE WHEN r.value = lag(r.value) OVER w THEN 0 ELSE 1 END AS is_change
+           -- a silence of more than 15 minutes also ends a run: a feed gap is not a flat sensor
+           CASE WHEN r.value = lag(r.value) OVER w AND r.sampled_at - lag(r.sampled_at) OVER w <= interval '15 minutes'
+                THEN 0 ELSE 1 END AS is_change
       FROM points p
       JOIN core.safety_reading r ON r.mine_code = p.mine_code AND r.point_code = p.point_code
      WHERE r.value IS NOT NULL AND coalesce(r.conditions, 0) & (8 | 16 | 64) = 0
@@ -48,7 +50,9 @@ runs AS (
       FROM numbered n
      GROUP BY n.mine_code, n.point_code, n.run_no
 )
-SELECT u.*, p.sensor_type, p.unit, p.area_code, p.area_source
+SELECT u.*, p.sensor_type, p.unit, p.area_code, p.area_source,
+       -- the sensor sits at the bottom of its range (0 CO in fresh air): nothing to measure, not a flatline
+       u.value <= coalesce(p.range_low, 0) AS at_floor
   FROM runs u
   JOIN points p ON p.mine_code = u.mine_code AND p.point_code = u.point_code;
 COMMENT ON VIEW core.safety_point_run IS
