@@ -132,6 +132,13 @@ class Puller:
 
     # --- pages ------------------------------------------------------------------------------------
 
+    def _load(self, delivery, outcome: Outcome, after, why_failed: str) -> None:
+        """Load one archived answer (with `after` in its transaction); `PullError` when it did not load."""
+        loaded = self.load_path.load_batch([delivery], after=after)
+        outcome.merge(loaded)
+        if loaded.files.get("failed"):
+            raise PullError(f"{self.client.feed} API, {why_failed}")
+
     def _pages(self, feed: str, kind: str, mine: str, path: str, token_param: str, base_params: dict,
                pages: Iterator[Page], outcome: Outcome) -> int:
         """Load each page and advance the watermark with it; the number of pages pulled."""
@@ -153,14 +160,9 @@ class Puller:
                     if _mark is not None:
                         self._save_watermark(cur, feed, kind, mine, _mark, _file_id)
 
-                loaded = self.load_path.load_batch([delivery], after=after)
-                outcome.merge(loaded)
-                if loaded.files.get("failed"):
-                    raise PullError(
-                        f"{self.client.feed} API, mine {mine}: page {page.number} ({origin}) could not be loaded; "
-                        f"the watermark stays at {mark.isoformat() if mark else 'the start'} "
-                        "and the next pull resumes there"
-                    )
+                self._load(delivery, outcome, after,
+                           f"mine {mine}: page {page.number} ({origin}) could not be loaded; the watermark stays at "
+                           f"{mark.isoformat() if mark else 'the start'} and the next pull resumes there")
             mark = new_mark
         return count
 
@@ -177,10 +179,8 @@ class Puller:
         origin = _origin(self.client, CAMERAS_PATH, {"mine": mine})
         delivery = self.load_path.register_bytes(origin, name, body, outcome)
         if delivery is not None:
-            loaded = self.load_path.load_batch([delivery])
-            outcome.merge(loaded)
-            if loaded.files.get("failed"):
-                raise PullError(f"video API, mine {mine}: the camera inventory could not be loaded; retried next pull")
+            self._load(delivery, outcome, None,
+                       f"mine {mine}: the camera inventory could not be loaded; retried next pull")
 
     def video_events(self, mine: str, outcome: Outcome) -> int:
         since = self.watermark("video", "video_events", mine)
