@@ -9,12 +9,15 @@ path does it); unknown sensor types are kept with `sensor_known` false.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import timedelta
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from connectors.base import FileContext, Item, Stream
+from connectors.base import FileContext, FileRejected, Item, Stream
 from connectors.networking import (
+    CHINA_TZ,
     NATIONAL_HEADER_PARTS,
     FieldError,
     NetworkingStream,
@@ -23,7 +26,9 @@ from connectors.networking import (
     count_ok,
     local_time,
     number,
+    read_header,
     smallint,
+    split_networking,
     status,
     window,
     window_detail,
@@ -36,7 +41,7 @@ from connectors.safety_codes import (
     sensor_type,
 )
 from connectors.safety_statistics import read_statistics
-from schemas import Record, Reject
+from schemas import Block, Record, Reject
 from schemas.safety import (
     ABNORMAL_EVENTS,
     OUTSTATION_STATES,
@@ -193,6 +198,152 @@ class CdssStream(_NationalStream):
                 continue
             conditions = None if raw_status is None else table[raw_status & 255]
             yield make(Record, (target, no, (mine, point, at, value, raw_status, conditions, DIALECT)))
+
+
+    def read_block(self, files: Iterable[tuple[bytes, FileContext]]) -> tuple[Block | None, list[int]]:
+        """Many CDSS files at once, column by column: what `read` yields for each, without a Python object per record.
+
+        Returns the block of the files that read whole without a single reject, and the
+        indexes of the others, which the caller reads with `read` (their rejects, or the
+        whole file's fault, come from there). The records are tokenized by pandas' C
+        parser; each distinct text of a column (a few hundred points, a few thousand values,
+        one time per file) goes through the same field readers as in `read`, so the two
+        agree on every value; the window, the empty point code and the duplicate (point,
+        time) are checked over whole columns.
+        """
+        import numpy as np
+        import pandas as pd
+
+        width = 7
+        bodies, infos, rows_in, wrong_width = [], {}, [], []
+        slow = []
+        n = 0
+        for i, (data, ctx) in enumerate(files):  # one file's bytes at a time (the caller may read them lazily)
+            n += 1
+            split = split_networking(data, width)
+            if split is None:
+                slow.append(i)
+                continue
+            header, lines, records = split
+            try:
+                info = read_header(header, ctx, self.header_parts)
+            except FileRejected:
+                slow.append(i)
+                continue
+            if records:
+                # exactly `width` fields in every record (pandas would pad or cut a record of another width)
+                raw = np.frombuffer(lines, dtype=np.uint8)
+                semicolons = np.searchsorted(np.flatnonzero(raw == 59), np.flatnonzero(raw == 10))
+                wrong_width.append(np.diff(semicolons, prepend=0) != width - 1)
+                bodies.append(lines)
+                rows_in.append(i)
+            infos[i] = (info, records)
+        if not bodies:  # nothing but files without records, which `read` takes in its stride
+            return None, list(range(n))
+        joined = b"".join(bodies)
+        del bodies
+        counts = np.array([infos[i][1] for i in rows_in], dtype=np.int64)
+        file_of = np.repeat(np.array(rows_in, dtype=np.int64), counts)
+        first_row = np.cumsum(counts) - counts
+        record_no = np.arange(len(file_of), dtype=np.int64) - np.repeat(first_row, counts) + 1
+        bad = np.concatenate(wrong_width)
+        columns = _tokenize(joined, width, (0, 3, 5, 6), len(file_of))
+        if columns is None:  # cannot happen for lines split_networking accepted; never guess
+            return None, list(range(n))
+
+        def distinct(column: int, read) -> tuple:
+            """(codes per row, the values read from each distinct text, which texts failed)."""
+            codes, texts = columns[column]
+            values, failed = [], np.zeros(len(texts) + 1, dtype=bool)
+            for k, text in enumerate(texts):
+                try:
+                    values.append(read(text))
+                except FieldError:
+                    values.append(None)
+                    failed[k] = True
+            return codes, values, failed
+
+        point_codes, points, point_failed = distinct(0, str.strip)
+        value_codes, values, value_failed = distinct(3, lambda t: number(t, "value"))
+        status_codes, statuses, status_failed = distinct(5, lambda t: status(t, "status"))
+        time_codes, times, time_failed = distinct(6, lambda t: local_time(t, "data_time"))
+        bad |= point_failed[point_codes] | value_failed[value_codes] | status_failed[status_codes] \
+            | time_failed[time_codes]
+        bad |= np.array([not p for p in points] + [True], dtype=bool)[point_codes]  # an empty point code
+        # the record time window of each row's file (contract I.1), in microseconds since the epoch
+        epoch = datetime(1970, 1, 1, tzinfo=CHINA_TZ)
+        no_time = np.iinfo(np.int64).min
+        stamps = np.array([(t - epoch) // timedelta(microseconds=1) if t is not None else no_time for t in times]
+                          + [no_time], dtype=np.int64)
+        at = stamps[time_codes]
+        bad |= at == no_time
+        lo, hi = [], []
+        for i in rows_in:
+            first, last = window(infos[i][0].produced_at, self.cycle)
+            lo.append(no_time + 1 if first is None else (first - epoch) // timedelta(microseconds=1))
+            hi.append((last - epoch) // timedelta(microseconds=1))
+        bad |= (at < np.repeat(np.array(lo, dtype=np.int64), counts)) | (at > np.repeat(np.array(hi, dtype=np.int64),
+                                                                                          counts))
+        # one reading per point and time in a file: the same point text and instant twice is a duplicate
+        canonical_point, point_values = pd.factorize(np.array(points, dtype=object))
+        canonical_time, time_values = pd.factorize(stamps[:-1])
+        key = pd.DataFrame({"f": file_of, "p": canonical_point[point_codes], "t": canonical_time[time_codes]})
+        bad |= key.duplicated().to_numpy()
+        if bad.any():
+            slow.extend(np.unique(file_of[bad]).tolist())
+        keep = ~np.isin(file_of, slow)
+        file_of, record_no = file_of[keep], record_no[keep]
+        mines = {i: info.mine_code for i, (info, _) in infos.items()}
+        mine_codes, mine_values = pd.factorize(np.array([mines.get(i) for i in range(n)], dtype=object))
+        conditions = [None if s is None else _NATIONAL_TABLE[s & 255] for s in statuses]
+        slow = sorted(set(slow))
+        block = Block(
+            READINGS.name,
+            {i: info for i, (info, n) in infos.items() if n and i not in slow},
+            file_of, record_no,
+            (
+                (mine_codes[file_of], list(mine_values)),
+                (point_codes[keep], points),
+                (time_codes[keep], times),
+                (value_codes[keep], values),
+                (status_codes[keep], statuses),
+                (status_codes[keep], conditions),
+                (np.zeros(len(file_of), dtype=np.int64), [DIALECT]),
+            ),
+        )
+        rest = sorted({*slow, *(i for i, (_, n) in infos.items() if not n)})  # and the files without records
+        return block, rest
+
+
+TOKENIZE_ROWS = 100_000  # records tokenized at once by _tokenize: its Python strings stay a few MB
+
+
+def _tokenize(text: bytes, width: int, wanted: tuple[int, ...], rows: int) -> dict[int, tuple] | None:
+    """The wanted fields of `;`-separated lines, dictionary-encoded: field -> (codes per row, distinct texts).
+
+    pandas' C parser splits the lines a chunk at a time; each chunk's texts are factorized and
+    folded into one list of distinct texts per field, so no string object outlives its chunk.
+    """
+    import numpy as np
+    import pandas as pd
+
+    found: dict[int, dict[str, int]] = {f: {} for f in wanted}
+    codes: dict[int, list] = {f: [] for f in wanted}
+    seen = 0
+    for chunk in pd.read_csv(io.BytesIO(text), sep=";", header=None, names=range(width), usecols=list(wanted),
+                             dtype=object, na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False,
+                             engine="c", encoding="utf-8", chunksize=TOKENIZE_ROWS):
+        seen += len(chunk)
+        for f in wanted:
+            local, texts = pd.factorize(chunk[f].to_numpy(dtype=object), use_na_sentinel=False)
+            known = found[f]
+            to_global = np.fromiter((known.setdefault(t, len(known)) for t in texts), dtype=np.int64,
+                                    count=len(texts))
+            codes[f].append(to_global[local])
+    if seen != rows:
+        return None
+    return {f: (np.concatenate(codes[f]) if codes[f] else np.zeros(0, dtype=np.int64), list(found[f]))
+            for f in wanted}
 
 
 _UNREAD = object()

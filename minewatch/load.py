@@ -40,7 +40,7 @@ import logging
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -56,7 +56,7 @@ from connectors.catalog import RESTATED_KINDS, Match, identify, match
 from minewatch import archive, validation
 from minewatch.config import Settings
 from minewatch.warehouse import sql_dir
-from schemas import SCHEMAS, FileInfo, Record, Reject
+from schemas import SCHEMAS, Block, FileInfo, Record, Reject
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ log = logging.getLogger(__name__)
 FINAL_STATUSES = ("loaded", "duplicate", "quarantined", "discarded")
 SPOOL_IN_MEMORY = 16 * 1024 * 1024  # bytes of COPY text kept in memory before spilling to disk
 COPY_CHUNK = 1024 * 1024  # bytes handed to the server per COPY message
+BLOCK_FILES = 8  # a batch of at least this many files of a stream with `read_block` is read in bulk
 LINES_AT_ONCE = 8192  # COPY lines of one file gathered before they are written to the spool
 
 
@@ -202,6 +203,64 @@ def line_encoder(pg_types: Iterable[str]) -> Encode:
     return scope["encode"]
 
 
+def block_text(block: Block, file_ids: list[int], points_first: tuple[int, int] | None = None) -> Iterator[bytes]:
+    """A Block's rows as COPY text lines: what `line_encoder` writes for the same records, built with numpy.
+
+    Each line is file_id, record_no, then the target's columns.
+    With `points_first` = (mine column, point column), the lines come sorted by mine and point
+    (as text), then in delivery order: the primary key's order for readings (see `Seen`).
+    """
+    import numpy as np
+
+    file_of, record_no = block.file_of, block.record_no
+    columns = [(file_of, [str(f).encode() for f in file_ids]),
+               (record_no, [str(n).encode() for n in range(int(record_no.max()) + 1)] if block.rows else [])]
+    columns += [(codes, [_copy_text(v).encode("utf-8", "replace") for v in values]) for codes, values in block.columns]
+    if points_first is not None and block.rows:
+        keys = []
+        for col in points_first:
+            codes, values = block.columns[col]
+            rank = np.argsort(np.argsort(np.array([str(v) for v in values], dtype=object), kind="stable"))
+            keys.append(rank[codes])
+        order = np.lexsort((record_no, file_of, keys[1], keys[0]))
+        columns = [(codes[order], texts) for codes, texts in columns]
+    return _assemble(columns, block.rows)  # chunk by chunk: the whole text is never held at once
+
+
+ASSEMBLE_ROWS = 65536  # lines built at once by _assemble (a few MB of work space)
+_FILL = 0xFF  # a byte UTF-8 text never holds: pads each value to its column's widest, then is dropped
+
+
+def _assemble(columns: list[tuple[Any, list[bytes]]], rows: int) -> Iterator[bytes]:
+    """Tab-separated, newline-ended lines from dictionary-encoded columns: (codes per row, text per code).
+
+    Each line is first laid out at a fixed width (every value padded to its column's widest
+    text with a byte that never occurs in UTF-8), all lines as one matrix, then the padding
+    is dropped: a handful of numpy operations over the whole text, whatever the row count.
+    """
+    import numpy as np
+
+    tables, offsets, width = [], [], 0
+    for _codes, texts in columns:
+        widest = max((len(t) for t in texts), default=0)
+        table = np.full((len(texts), widest + 1), _FILL, dtype=np.uint8)  # each text, then the tab after it
+        for k, t in enumerate(texts):
+            table[k, :len(t)] = np.frombuffer(t, dtype=np.uint8)
+            table[k, len(t)] = ord("\t")
+        tables.append(table)
+        offsets.append(width)
+        width += widest + 1
+    for start in range(0, rows, ASSEMBLE_ROWS):
+        stop = min(rows, start + ASSEMBLE_ROWS)
+        lines = np.empty((stop - start, width), dtype=np.uint8)
+        for (codes, _), table, at in zip(columns, tables, offsets, strict=True):
+            lines[:, at:at + table.shape[1]] = table[codes[start:stop]]
+        flat = lines.ravel()
+        text = flat[flat != _FILL]
+        text[np.flatnonzero(text == ord("\t"))[len(columns) - 1::len(columns)]] = ord("\n")  # each line's last tab
+        yield text.tobytes()
+
+
 class Spool:
     """COPY text for one staging table, in memory up to a bound and on disk beyond it.
 
@@ -247,6 +306,12 @@ class Spool:
     def write(self, prefix: str, values: Iterable) -> None:
         self.buf.write((prefix + "\t".join(map(_copy_text, values)) + "\n").encode("utf-8", "replace"))
         self.rows += 1
+
+    def write_text(self, chunks: Iterable[bytes], rows: int) -> None:
+        """Lines already encoded (`block_text`), in chunks."""
+        for chunk in chunks:
+            self.buf.write(chunk)
+        self.rows += rows
 
     def write_lines(self, lines: list[str]) -> None:
         """Lines made by a `line_encoder`, written at once."""
@@ -431,10 +496,15 @@ def parse_files(batch: list[Delivery], archive_dir: Path, on_disk: bool = False)
     """A batch's files parsed into COPY text per target and rejects, nothing validated or written yet."""
     work = ParsedBatch(batch, [s.name for s in batch[0].match.stream.outputs], on_disk=on_disk)
     try:
-        for d in batch:
+        rest = batch
+        if len(batch) >= BLOCK_FILES and hasattr(batch[0].match.stream, "read_block"):
+            rest = _parse_block(batch, work, archive_dir)
+        for d in rest:
             _parse_file(d, work, archive_dir)
         for target, seen in work.seen.items():
             seen.write(work.spools[target])
+        if rest is not batch:  # the files in delivery order, whichever way each was read
+            work.parsed = {d.file_id: work.parsed[d.file_id] for d in batch if d.file_id in work.parsed}
     except BaseException:
         work.close()
         raise
@@ -460,6 +530,37 @@ def apply_verdict(work: ParsedBatch, verdict: validation.Verdict | None) -> None
                           verdict.detail()))
         work.parsed.clear()
     work.verdict = verdict
+
+
+def _parse_block(batch: list[Delivery], work: ParsedBatch, archive_dir: Path) -> list[Delivery]:
+    """Read a batch's files in bulk with the stream's `read_block`; return those it leaves to `_parse_file`."""
+    import numpy as np
+
+    stream = batch[0].match.stream
+    block, rest = stream.read_block((archive.fetch(archive_dir, d.sha256), d.match.context) for d in batch)
+    if block is not None and block.rows:
+        target = block.target
+        names = SCHEMAS[target].column_names
+        seen = work.seen.get(target)
+        sort = (names.index(seen_scope[0]), names.index(seen_scope[1])) if (seen_scope := _scope(target)) else None
+        work.spools[target].write_text(block_text(block, [d.file_id for d in batch], sort), block.rows)
+        per_file = np.bincount(block.file_of, minlength=len(batch))
+        for i, info in block.infos.items():
+            work.parsed[batch[i].file_id] = (int(per_file[i]), 0, info)
+        if seen is not None:
+            (mine_codes, mines), (point_codes, points) = block.columns[sort[0]], block.columns[sort[1]]
+            pairs = np.unique(np.stack([mine_codes, point_codes]), axis=1)
+            seen.scopes.update((mines[m], points[p]) for m, p in pairs.T.tolist())
+            time_codes, times = block.columns[names.index(DIRECT[target].time)]
+            seen.times.update(times[t] for t in np.unique(time_codes).tolist())
+            tail_codes, tails = block.columns[-1]
+            seen.tails.update(tails[t] for t in np.unique(tail_codes).tolist())
+    return [batch[i] for i in rest]
+
+
+def _scope(target: str) -> tuple[str, str] | None:
+    direct = DIRECT.get(target)
+    return direct.scope if direct else None
 
 
 def _parse_file(d: Delivery, work: ParsedBatch, archive_dir: Path) -> None:

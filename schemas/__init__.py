@@ -7,6 +7,6 @@ Values are plain Python objects (str, int, float, bool, Decimal, datetime,
 date, dict for jsonb) or None; their order follows the target's columns.
 """
 
-from schemas.base import Column, FileInfo, Record, RecordSchema, Reject, SCHEMAS, schema
+from schemas.base import SCHEMAS, Block, Column, FileInfo, Record, RecordSchema, Reject, schema
 
-__all__ = ["Column", "FileInfo", "Record", "RecordSchema", "Reject", "SCHEMAS", "schema"]
+__all__ = ["Block", "Column", "FileInfo", "Record", "RecordSchema", "Reject", "SCHEMAS", "schema"]

@@ -47,6 +47,29 @@ class Reject(NamedTuple):
 
 
 @dataclass
+class Block:
+    """Many files' good records of one canonical table at once, column by column: the columnar twin of `Record`.
+
+    A stream that can read a whole batch of files in bulk (`read_block`) returns one; row i
+    came from input file `file_of[i]` (its index in the list the stream was given), record
+    `record_no[i]` of that file. Each column of the target is dictionary-encoded: `(codes,
+    values)`, the row's value being `values[codes[i]]`, values being what a `Record` would
+    hold. A block holds only files read whole without a single reject; `infos` has each
+    one's header.
+    """
+
+    target: str
+    infos: dict[int, FileInfo]  # input index -> the file's header, for every file in the block
+    file_of: Any  # numpy int array, one per row
+    record_no: Any  # numpy int array, one per row
+    columns: tuple[tuple[Any, list], ...]  # per column of the target: (numpy int codes per row, distinct values)
+
+    @property
+    def rows(self) -> int:
+        return len(self.file_of)
+
+
+@dataclass
 class FileInfo:
     """What a file says about itself (its header), yielded before its records."""
 

@@ -177,3 +177,50 @@ def test_a_bad_file_is_held_alone_while_other_batches_validate_alongside(db, lan
                            JOIN quality.expectation_result r USING (validation_id) WHERE NOT r.success""")
     zero_file = query(db, f"SELECT file_id FROM ledger.file WHERE name = '{name(T0)}'")[0][0]
     assert failed == [([zero_file], "analog_not_all_zero")]
+
+
+def _warehouse(db) -> dict:
+    return {
+        "readings": query(db, """SELECT point_code, sampled_at, value, raw_status, conditions, f.name, r.record_no
+                                   FROM core.safety_reading r JOIN ledger.file f USING (file_id)
+                                  ORDER BY point_code, sampled_at"""),
+        "quarantine": query(db, """SELECT f.name, q.record_no, q.reason, q.detail, q.raw_text FROM quarantine.record q
+                                     JOIN ledger.file f USING (file_id) ORDER BY f.name, q.record_no"""),
+        "files": query(db, "SELECT name, status, rows_loaded, rows_rejected FROM ledger.file ORDER BY name"),
+    }
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["read in bulk", "record by record"])
+def test_a_batch_read_in_bulk_stores_what_record_by_record_reading_stores(db, landing, monkeypatch, bulk):
+    if not bulk:
+        monkeypatch.setattr(load, "BLOCK_FILES", 10**9)
+    read_in_bulk: list[int] = []
+    real = load._parse_block
+
+    def spy(batch, work, archive_dir):
+        rest = real(batch, work, archive_dir)
+        read_in_bulk.append(len(batch) - len(rest))
+        return rest
+
+    monkeypatch.setattr(load, "_parse_block", spy)
+    for k in range(12):
+        at = T0 + timedelta(seconds=10 * k)
+        data = cycle(at, round(0.1 * k + 0.1, 1))
+        if k == 4:  # a bad number: its record to quarantine, the rest of the file loads
+            data = data.replace(f"{POINTS[2]};甲烷;回风巷;0.5;".encode(), f"{POINTS[2]};甲烷;回风巷;x5;".encode())
+        if k == 7:  # line breaks after records, as some vendors write them
+            data = data.replace(b"~", b"~\r\n")
+        (landing / name(at)).write_bytes(data)
+    outcome = run_landing(landing.parent, detect=False)
+    assert outcome.files["loaded"] == 13 and outcome.rows_rejected == 1, outcome.problems
+    assert read_in_bulk == ([11] if bulk else [])  # all but the file with the bad number
+    stored = _warehouse(db)
+    # the same rows either way, down to the record numbers and the quarantined record's reason and text
+    expected = sorted((p, (T0 + timedelta(seconds=10 * k) - CN).replace(tzinfo=UTC), round(0.1 * k + 0.1, 1), 0, 0,
+                       name(T0 + timedelta(seconds=10 * k)), i + 1)
+                      for k in range(12) for i, p in enumerate(POINTS) if (k, i) != (4, 2))
+    assert stored["readings"] == expected
+    bad_line = f"{POINTS[2]};甲烷;回风巷;x5;%CH4;0;2026-03-18 08:00:40"
+    assert stored["quarantine"] == [(name(T0 + timedelta(seconds=40)), 3, "bad_number", "value 'x5' is not a number",
+                                     bad_line)]
+    assert [status for _, status, _, _ in stored["files"]].count("loaded") == 13
