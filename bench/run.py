@@ -317,7 +317,7 @@ def measure_readings(size: str, scale: str, work: Path, server: str) -> dict:
         ingest = child("ingest", str(landing), env={**base_env, "MINEWATCH_WAREHOUSE_URL": ingest_url})
         by_key, by_delivery = work / size / "by_key.tsv", work / size / "by_delivery.tsv"
         ledger = work / size / "ledger.tsv"
-        dump(ingest_url, f"SELECT {COLUMNS} FROM {READINGS} ORDER BY mine_code, point_code, sampled_at", by_key)
+        dump(ingest_url, f"SELECT {COLUMNS} FROM {READINGS} ORDER BY mine_code, sampled_at, point_code", by_key)
         dump(ingest_url, f"SELECT {COLUMNS} FROM {READINGS} ORDER BY file_id, record_no", by_delivery)
         dump(ingest_url, "SELECT * FROM ledger.file", ledger)
         conn = psycopg2.connect(ingest_url)

@@ -203,28 +203,36 @@ def line_encoder(pg_types: Iterable[str]) -> Encode:
     return scope["encode"]
 
 
-def block_text(block: Block, file_ids: list[int], points_first: tuple[int, int] | None = None) -> Iterator[bytes]:
+def block_text(block: Block, file_ids: list[int]) -> Iterator[bytes]:
     """A Block's rows as COPY text lines: what `line_encoder` writes for the same records, built with numpy.
 
-    Each line is file_id, record_no, then the target's columns.
-    With `points_first` = (mine column, point column), the lines come sorted by mine and point
-    (as text), then in delivery order: the primary key's order for readings (see `Seen`).
+    Each line is file_id, record_no, then the target's columns, in the block's row order.
     """
+    columns = [(block.file_of, [str(f).encode() for f in file_ids]),
+               (block.record_no, [str(n).encode() for n in range(int(block.record_no.max()) + 1)]
+                if block.rows else [])]
+    columns += [(codes, [_copy_text(v).encode("utf-8", "replace") for v in values]) for codes, values in block.columns]
+    return _assemble(columns, block.rows)  # chunk by chunk: the whole text is never held at once
+
+
+def by_key(block: Block, columns: Iterable[int]) -> Block:
+    """The block's rows sorted by these columns' values, then in delivery order (file, record number)."""
     import numpy as np
 
-    file_of, record_no = block.file_of, block.record_no
-    columns = [(file_of, [str(f).encode() for f in file_ids]),
-               (record_no, [str(n).encode() for n in range(int(record_no.max()) + 1)] if block.rows else [])]
-    columns += [(codes, [_copy_text(v).encode("utf-8", "replace") for v in values]) for codes, values in block.columns]
-    if points_first is not None and block.rows:
-        keys = []
-        for col in points_first:
-            codes, values = block.columns[col]
-            rank = np.argsort(np.argsort(np.array([str(v) for v in values], dtype=object), kind="stable"))
-            keys.append(rank[codes])
-        order = np.lexsort((record_no, file_of, keys[1], keys[0]))
-        columns = [(codes[order], texts) for codes, texts in columns]
-    return _assemble(columns, block.rows)  # chunk by chunk: the whole text is never held at once
+    keys = []
+    for col in columns:
+        codes, values = block.columns[col]
+        order = sorted(range(len(values)), key=lambda k: (values[k] is not None, values[k]))
+        rank = np.empty(len(values), dtype=np.int64)
+        dense, last = -1, object()
+        for k in order:  # equal values (two spellings of one time) share a rank
+            if values[k] != last or dense < 0:
+                dense, last = dense + 1, values[k]
+            rank[k] = dense
+        keys.append(rank[codes])
+    order = np.lexsort((block.record_no, block.file_of, *reversed(keys)))
+    return Block(block.target, block.infos, block.file_of[order], block.record_no[order],
+                 tuple((codes[order], values) for codes, values in block.columns))
 
 
 ASSEMBLE_ROWS = 65536  # lines built at once by _assemble (a few MB of work space)
@@ -389,6 +397,7 @@ class Direct:
     scope: tuple[str, str] = ("mine_code", "point_code")
     time: str = "sampled_at"
     dropped: str = "dialect"  # the schema's last column, which the table does not store
+    key: tuple[str, str, str] = ("mine_code", "sampled_at", "point_code")  # the table's primary key, in its order
 
 
 DIRECT: dict[str, Direct] = {
@@ -398,12 +407,12 @@ DIRECT: dict[str, Direct] = {
 
 
 class Seen:
-    """The lines of a batch for a Direct target, by (mine, point), and what the direct check needs of them.
+    """The lines of a batch for a Direct target, by (mine, sample time), and what the direct check needs of them.
 
-    The lines are written to the spool sorted by (mine, point) and, within one, in delivery
-    order (the sample times): the primary key's order. Inserted so, each point's readings go
-    into the same few index pages one after another; in file order (each file one cycle of all
-    points) every row lands on another page, and the COPY takes about twice as long.
+    The lines are written to the spool sorted by (mine, time) and, within one, in delivery
+    order (a cycle file's points as the vendor lists them): about the primary key's order
+    (mine, time, point). A new cycle's rows then append at the right edge of the key's index
+    (see sql/migrations/0014); a bulk read (`by_key`) sorts the points within a time too.
     """
 
     MAX_TAILS = 8  # distinct values of the dropped column a direct COPY strips; more: stage and merge
@@ -415,7 +424,7 @@ class Seen:
             raise ValueError(f"{direct.table}: the dropped column {direct.dropped} must be the schema's last")
         self.mine, self.point = names.index(direct.scope[0]), names.index(direct.scope[1])
         self.time = names.index(direct.time)
-        self.lines: dict[tuple, list[str]] = {}  # (mine, point) -> lines of the files parsed so far
+        self.lines: dict[tuple, list[str]] = {}  # (mine, time) -> lines of the files parsed so far
         self.held = 0  # lines in self.lines
         self.scopes: set[tuple] = set()  # every (mine, point) of the batch, written out or not
         self.times: set = set()
@@ -423,8 +432,8 @@ class Seen:
         self.odd = False  # a value that cannot be told apart (unhashable): never direct
 
     def write(self, spool: Spool) -> None:
-        """The lines held so far into the spool, sorted by (mine, point)."""
-        self.scopes.update(self.lines)
+        """The lines held so far into the spool, sorted by (mine, time)."""
+        self.times.update(time for _, time in self.lines)
         for key in sorted(self.lines):
             spool.write_lines(self.lines[key])
         self.lines.clear()
@@ -463,6 +472,9 @@ class ParsedBatch:
     held: list[tuple[Delivery, str, str]] = field(default_factory=list)  # whole files: delivery, reason, detail
     pending: list[Delivery] = field(default_factory=list)  # files without their trailer yet
     verdict: validation.Verdict | None = None
+    # target -> its rows as a Block (in spool order) with the batch's file ids, when a bulk read gave all of
+    # them: validation builds its frame from it instead of reading the COPY text back
+    blocks: dict[str, tuple[Block, list[int]]] = field(default_factory=dict)
     on_disk: bool = False  # spools are named files, which another process can read (see Spool.handed)
 
     def __post_init__(self) -> None:
@@ -514,7 +526,8 @@ def parse_files(batch: list[Delivery], archive_dir: Path, on_disk: bool = False)
 def validate_parsed(path, work: ParsedBatch) -> ParsedBatch:
     """Run the batch's expectation suites over a parsed batch (raises for a bad batch of several files)."""
     try:
-        apply_verdict(work, validation.validate_batch(path, work.batch, work.spools, work.rejects, work.parsed))
+        apply_verdict(work, validation.validate_batch(path, work.batch, work.spools, work.rejects, work.parsed,
+                                                      work.blocks))
     except BaseException:
         work.close()
         raise
@@ -530,6 +543,7 @@ def apply_verdict(work: ParsedBatch, verdict: validation.Verdict | None) -> None
                           verdict.detail()))
         work.parsed.clear()
     work.verdict = verdict
+    work.blocks = {}  # validation's: the commit needs the COPY text only
 
 
 def _parse_block(batch: list[Delivery], work: ParsedBatch, archive_dir: Path) -> list[Delivery]:
@@ -542,25 +556,25 @@ def _parse_block(batch: list[Delivery], work: ParsedBatch, archive_dir: Path) ->
         target = block.target
         names = SCHEMAS[target].column_names
         seen = work.seen.get(target)
-        sort = (names.index(seen_scope[0]), names.index(seen_scope[1])) if (seen_scope := _scope(target)) else None
-        work.spools[target].write_text(block_text(block, [d.file_id for d in batch], sort), block.rows)
+        direct = DIRECT.get(target)
+        if direct is not None:  # in the table's key order (see Seen)
+            block = by_key(block, [names.index(c) for c in direct.key])
+        file_ids = [d.file_id for d in batch]
+        work.spools[target].write_text(block_text(block, file_ids), block.rows)
+        if not rest:
+            work.blocks[target] = (block, file_ids)
         per_file = np.bincount(block.file_of, minlength=len(batch))
         for i, info in block.infos.items():
             work.parsed[batch[i].file_id] = (int(per_file[i]), 0, info)
         if seen is not None:
-            (mine_codes, mines), (point_codes, points) = block.columns[sort[0]], block.columns[sort[1]]
+            (mine_codes, mines), (point_codes, points) = (block.columns[names.index(c)] for c in direct.scope)
             pairs = np.unique(np.stack([mine_codes, point_codes]), axis=1)
             seen.scopes.update((mines[m], points[p]) for m, p in pairs.T.tolist())
-            time_codes, times = block.columns[names.index(DIRECT[target].time)]
+            time_codes, times = block.columns[names.index(direct.time)]
             seen.times.update(times[t] for t in np.unique(time_codes).tolist())
             tail_codes, tails = block.columns[-1]
             seen.tails.update(tails[t] for t in np.unique(tail_codes).tolist())
     return [batch[i] for i in rest]
-
-
-def _scope(target: str) -> tuple[str, str] | None:
-    direct = DIRECT.get(target)
-    return direct.scope if direct else None
 
 
 def _parse_file(d: Delivery, work: ParsedBatch, archive_dir: Path) -> None:
@@ -582,7 +596,7 @@ def _parse_file(d: Delivery, work: ParsedBatch, archive_dir: Path) -> None:
     feed, kind, ctx = d.match.feed, d.match.kind, d.match.context
     mine = ctx.mine_code
     current = None
-    out = encode = seen = points = times = tails = None
+    out = encode = seen = cycles = scopes = tails = None
     im = ip = it = 0
     try:
         for item in d.match.stream.read(data, ctx):
@@ -593,17 +607,17 @@ def _parse_file(d: Delivery, work: ParsedBatch, archive_dir: Path) -> None:
                     seen = work.seen.get(target)
                     if seen is not None:
                         im, ip, it = seen.mine, seen.point, seen.time
-                        points, times, tails = seen.lines, seen.times, seen.tails
+                        cycles, scopes, tails = seen.lines, seen.scopes, seen.tails
                 line = encode(prefix, no, values)
                 good += 1
                 if seen is not None:
                     try:
-                        key = (values[im], values[ip])
-                        bucket = points.get(key)
+                        key = (values[im], values[it])
+                        bucket = cycles.get(key)
                         if bucket is None:
-                            bucket = points[key] = []
+                            bucket = cycles[key] = []
                         bucket.append(line)
-                        times.add(values[it])
+                        scopes.add((values[im], values[ip]))
                         tails.add(values[-1])
                     except (TypeError, IndexError):  # an unhashable value: no direct COPY for this batch
                         seen.odd = True

@@ -294,7 +294,8 @@ class Checker:
         if work is None:
             job = ("parse", batch, self.archive_dir)
         else:
-            job = ("check", batch, {t: s.handed() for t, s in work.spools.items()}, work.rejects.handed(), work.parsed)
+            job = ("check", batch, {t: s.handed() for t, s in work.spools.items()}, work.rejects.handed(), work.parsed,
+                   work.blocks)
         self.proc.stdin.write(_dump(job) + "\n")
         self.proc.stdin.flush()
         return CheckedLater(self)
@@ -393,12 +394,12 @@ def _check_worker() -> None:
                 _, batch, archive_dir = job
                 answer = ("ok", validate_parsed(path, parse_files(batch, Path(archive_dir), on_disk=True)))
             else:
-                _, batch, spools, rejects, parsed = job
+                _, batch, spools, rejects, parsed, blocks = job
                 opened = {t: Spool.reading(*handed) for t, handed in spools.items()}
                 opened[""] = Spool.reading(*rejects)
                 try:
                     answer = ("ok", validation.validate_batch(path, batch, {t: s for t, s in opened.items() if t},
-                                                              opened[""], parsed))
+                                                              opened[""], parsed, blocks))
                 finally:
                     for s in opened.values():
                         s.close()

@@ -74,7 +74,7 @@ def readings(db) -> list[tuple]:
                          JOIN ledger.file f USING (file_id) ORDER BY point_code, sampled_at""")
 
 
-def test_new_readings_go_straight_in_sorted_by_point(db, landing, direct):
+def test_new_readings_go_straight_in_in_the_keys_order(db, landing, direct):
     for k in range(4):
         (landing / name(T0 + timedelta(seconds=10 * k))).write_bytes(cycle(T0 + timedelta(seconds=10 * k), 0.1 + k))
     outcome = run_landing(landing.parent, detect=False)
@@ -83,9 +83,11 @@ def test_new_readings_go_straight_in_sorted_by_point(db, landing, direct):
     rows = readings(db)
     assert len(rows) == 20
     assert rows[0][:3] == (POINTS[0], (T0 - CN).replace(tzinfo=UTC), 0.1)
-    # heap order is the primary key's: the batch was written sorted by point, each point's cycles in time order
-    heap = query(db, "SELECT point_code, sampled_at FROM core.safety_reading_p20260318 ORDER BY ctid")
+    # heap order is the primary key's (mine, time, point): cycle by cycle, each cycle's points in order
+    heap = query(db, "SELECT sampled_at, point_code FROM core.safety_reading_p20260318 ORDER BY ctid")
     assert heap == sorted(heap)
+    assert query(db, """SELECT pg_get_indexdef('core.safety_reading_pkey'::regclass)""")[0][0].endswith(
+        "(mine_code, sampled_at, point_code)")
     # and the day's partition was made for them
     assert query(db, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'core.safety_reading'::regclass") == [(1,)]
 

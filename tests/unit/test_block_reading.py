@@ -13,11 +13,12 @@ import pytest
 
 from connectors.base import FileContext, FileRejected
 from connectors.catalog import match
-from minewatch.load import _encoder, block_text
+from minewatch.load import _encoder, block_text, by_key
 from schemas import Record, Reject
 
 M = "410403004688"
 P = [f"{M}01MN0001{i:03d}A{i:02d}" for i in range(1, 5)]
+KEY = [0, 2, 1]  # mine, sample time, point: the readings table's key, the order its COPY text comes in
 
 
 def record(point: str, value: str = "0.31", status: str = "0", at: str = "2026-03-18 08:00:00",
@@ -75,7 +76,7 @@ def by_record(data: bytes, ctx: FileContext, file_id: int) -> tuple[list[str] | 
     try:
         for item in stream.read(data, ctx):
             if type(item) is Record:
-                lines.append((item.values[0], item.values[1], item.record_no,
+                lines.append(((item.values[0], item.values[2], item.values[1]), item.record_no,
                               encode(f"{file_id}\t", item.record_no, item.values)))
             elif type(item) is Reject:
                 clean_ = False
@@ -105,8 +106,8 @@ def test_bulk_reading_writes_the_record_by_record_lines_and_leaves_every_faulty_
               "slashes and offsets in times"):
         assert n not in left, n
     assert set(block.infos) == {i for i in range(len(names)) if i not in rest}
-    expected.sort(key=lambda x: (x[0], x[1], ids.index(int(x[3].split("\t", 1)[0])), x[2]))
-    got = b"".join(block_text(block, ids, (0, 1))).decode()
+    expected.sort(key=lambda x: (x[0], ids.index(int(x[2].split("\t", 1)[0])), x[1]))
+    got = b"".join(block_text(by_key(block, KEY), ids)).decode()
     assert got == "".join(line for *_, line in expected)
     assert got.count("\n") == block.rows
 
@@ -121,5 +122,23 @@ def test_bulk_lines_are_whole_whatever_the_count(rows, monkeypatch):
     block, rest = match(ctx.name).stream.read_block([(data, ctx)])
     assert rest == []
     lines, _ = by_record(data, ctx, 7)
-    lines.sort(key=lambda x: (x[0], x[1], x[2]))
-    assert b"".join(block_text(block, [7], (0, 1))).decode() == "".join(x[3] for x in lines)
+    lines.sort(key=lambda x: (x[0], x[1]))
+    assert b"".join(block_text(by_key(block, KEY), [7])).decode() == "".join(x[2] for x in lines)
+
+
+def test_validation_frames_built_from_a_block_equal_those_read_from_its_copy_text():
+    import pandas as pd
+
+    from minewatch.load import Spool
+    from minewatch.validation import block_frame, frame
+    from schemas import SCHEMAS
+
+    names = list(FILES)
+    ctxs = [FileContext(f"{M}_CDSS_20260318{80010 + i:06d}.txt", M, None) for i in range(len(names))]
+    block, _ = match(ctxs[0].name).stream.read_block((FILES[n], c) for n, c in zip(names, ctxs, strict=True))
+    block = by_key(block, KEY)
+    ids = [500 + i for i in range(len(names))]
+    columns = [(c.name, c.pg_type) for c in SCHEMAS[block.target].columns]
+    spool = Spool()
+    spool.write_text(block_text(block, ids), block.rows)
+    pd.testing.assert_frame_equal(block_frame(block, ids, columns), frame(spool, columns))

@@ -87,20 +87,22 @@ def test_the_last_column_is_stripped_on_the_way_to_copy_whatever_the_chunk(chunk
     assert out.decode() == "".join(line.rsplit("\t", 1)[0] + "\n" for line in lines)
 
 
-def test_readings_are_spooled_by_point_and_a_file_can_be_taken_back():
+def test_readings_are_spooled_cycle_by_cycle_and_a_file_can_be_taken_back():
     seen = Seen(SCHEMAS["safety_readings"].column_names, DIRECT["safety_readings"])
-    for fid in (1, 2, 3):
+    t1, t2 = datetime(2026, 3, 18, 8, 0, 10, tzinfo=CN), datetime(2026, 3, 18, 8, 0, tzinfo=CN)
+    for fid, at in ((1, t1), (2, t2), (3, t1)):  # file 3 re-sends file 1's cycle
         for p in ("B", "A"):
-            seen.lines.setdefault((MINE, p), []).append(f"{fid}\t1\t{MINE}\t{p}\t...\n")
+            seen.lines.setdefault((MINE, at), []).append(f"{fid}\t1\t{MINE}\t{p}\t...\n")
             seen.held += 1
     seen.forget("3\t")
     assert seen.held == 4
     spool = Spool()
     seen.write(spool)
     spool.buf.seek(0)
+    # the earlier cycle first (the key's order, mine then time), each as its file lists its points
     assert [line.split("\t")[:4:3] for line in spool.buf.read().decode().splitlines()] == [
-        ["1", "A"], ["2", "A"], ["1", "B"], ["2", "B"]]
-    assert seen.scopes == {(MINE, "A"), (MINE, "B")} and not seen.lines
+        ["2", "B"], ["2", "A"], ["1", "B"], ["1", "A"]]
+    assert seen.times == {t1, t2} and not seen.lines
 
 
 def _readings(spool: Spool, file_id: int, n: int, value, conditions: int = 0) -> None:
