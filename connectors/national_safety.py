@@ -240,14 +240,13 @@ class CdssStream(_NationalStream):
             infos[i] = (info, records)
         if not bodies:  # nothing but files without records, which `read` takes in its stride
             return None, list(range(n))
-        joined = b"".join(bodies)
-        del bodies
         counts = np.array([infos[i][1] for i in rows_in], dtype=np.int64)
-        file_of = np.repeat(np.array(rows_in, dtype=np.int64), counts)
+        file_of = np.repeat(np.array(rows_in, dtype=np.int32), counts)
         first_row = np.cumsum(counts) - counts
-        record_no = np.arange(len(file_of), dtype=np.int64) - np.repeat(first_row, counts) + 1
+        record_no = (np.arange(len(file_of), dtype=np.int64) - np.repeat(first_row, counts) + 1).astype(np.int32)
         bad = np.concatenate(wrong_width)
-        columns = _tokenize(joined, width, (0, 3, 5, 6), len(file_of))
+        columns = _tokenize(_Concatenated(bodies), width, (0, 3, 5, 6), len(file_of))
+        del bodies
         if columns is None:  # cannot happen for lines split_networking accepted; never guess
             return None, list(range(n))
 
@@ -287,11 +286,14 @@ class CdssStream(_NationalStream):
         # one reading per point and time in a file: the same point text and instant twice is a duplicate
         canonical_point, point_values = pd.factorize(np.array(points, dtype=object))
         canonical_time, time_values = pd.factorize(stamps[:-1])
-        key = pd.DataFrame({"f": file_of, "p": canonical_point[point_codes], "t": canonical_time[time_codes]})
-        bad |= key.duplicated().to_numpy()
+        key = (file_of.astype(np.int64) * len(point_values) + canonical_point[point_codes]) * len(time_values) \
+            + canonical_time[time_codes]
+        bad |= pd.Series(key).duplicated().to_numpy()  # hashed, not sorted
         if bad.any():
-            slow.extend(np.unique(file_of[bad]).tolist())
-        keep = ~np.isin(file_of, slow)
+            slow.extend(np.flatnonzero(np.bincount(file_of[bad], minlength=n)).tolist())
+        is_slow = np.zeros(n, dtype=bool)
+        is_slow[slow] = True
+        keep = ~is_slow[file_of]
         file_of, record_no = file_of[keep], record_no[keep]
         mines = {i: info.mine_code for i, (info, _) in infos.items()}
         mine_codes, mine_values = pd.factorize(np.array([mines.get(i) for i in range(n)], dtype=object))
@@ -302,23 +304,44 @@ class CdssStream(_NationalStream):
             {i: info for i, (info, n) in infos.items() if n and i not in slow},
             file_of, record_no,
             (
-                (mine_codes[file_of], list(mine_values)),
+                (mine_codes.astype(np.int32)[file_of], list(mine_values)),
                 (point_codes[keep], points),
                 (time_codes[keep], times),
                 (value_codes[keep], values),
                 (status_codes[keep], statuses),
                 (status_codes[keep], conditions),
-                (np.zeros(len(file_of), dtype=np.int64), [DIALECT]),
+                (np.zeros(len(file_of), dtype=np.int32), [DIALECT]),
             ),
         )
         rest = sorted({*slow, *(i for i, (_, n) in infos.items() if not n)})  # and the files without records
         return block, rest
 
 
-TOKENIZE_ROWS = 100_000  # records tokenized at once by _tokenize: its Python strings stay a few MB
+TOKENIZE_ROWS = 50_000  # records tokenized at once by _tokenize: its Python strings stay a few MB
 
 
-def _tokenize(text: bytes, width: int, wanted: tuple[int, ...], rows: int) -> dict[int, tuple] | None:
+class _Concatenated(io.RawIOBase):
+    """Several byte strings read as one stream, without joining them (the C parser reads it in chunks)."""
+
+    def __init__(self, parts: list[bytes]):
+        self.parts, self.part, self.at = parts, 0, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self.part < len(self.parts) and self.at >= len(self.parts[self.part]):
+            self.part, self.at = self.part + 1, 0
+        if self.part == len(self.parts):
+            return 0
+        piece = self.parts[self.part]
+        n = min(len(buffer), len(piece) - self.at)
+        buffer[:n] = piece[self.at:self.at + n]
+        self.at += n
+        return n
+
+
+def _tokenize(text: io.RawIOBase, width: int, wanted: tuple[int, ...], rows: int) -> dict[int, tuple] | None:
     """The wanted fields of `;`-separated lines, dictionary-encoded: field -> (codes per row, distinct texts).
 
     pandas' C parser splits the lines a chunk at a time; each chunk's texts are factorized and
@@ -330,19 +353,19 @@ def _tokenize(text: bytes, width: int, wanted: tuple[int, ...], rows: int) -> di
     found: dict[int, dict[str, int]] = {f: {} for f in wanted}
     codes: dict[int, list] = {f: [] for f in wanted}
     seen = 0
-    for chunk in pd.read_csv(io.BytesIO(text), sep=";", header=None, names=range(width), usecols=list(wanted),
+    for chunk in pd.read_csv(io.BufferedReader(text, 1 << 20), sep=";", header=None, names=range(width), usecols=list(wanted),
                              dtype=object, na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False,
                              engine="c", encoding="utf-8", chunksize=TOKENIZE_ROWS):
         seen += len(chunk)
         for f in wanted:
             local, texts = pd.factorize(chunk[f].to_numpy(dtype=object), use_na_sentinel=False)
             known = found[f]
-            to_global = np.fromiter((known.setdefault(t, len(known)) for t in texts), dtype=np.int64,
+            to_global = np.fromiter((known.setdefault(t, len(known)) for t in texts), dtype=np.int32,
                                     count=len(texts))
             codes[f].append(to_global[local])
     if seen != rows:
         return None
-    return {f: (np.concatenate(codes[f]) if codes[f] else np.zeros(0, dtype=np.int64), list(found[f]))
+    return {f: (np.concatenate(codes[f]) if codes[f] else np.zeros(0, dtype=np.int32), list(found[f]))
             for f in wanted}
 
 

@@ -65,7 +65,8 @@ log = logging.getLogger(__name__)
 FINAL_STATUSES = ("loaded", "duplicate", "quarantined", "discarded")
 SPOOL_IN_MEMORY = 16 * 1024 * 1024  # bytes of COPY text kept in memory before spilling to disk
 COPY_CHUNK = 1024 * 1024  # bytes handed to the server per COPY message
-BLOCK_FILES = 8  # a batch of at least this many files of a stream with `read_block` is read in bulk
+BLOCK_FILES = 8  # a batch of at least this many files of a stream with `read_block` is read in bulk,
+BLOCK_BYTES = 6 * 1024 * 1024  # ... this many bytes of files at a time
 LINES_AT_ONCE = 8192  # COPY lines of one file gathered before they are written to the spool
 
 
@@ -547,34 +548,92 @@ def apply_verdict(work: ParsedBatch, verdict: validation.Verdict | None) -> None
 
 
 def _parse_block(batch: list[Delivery], work: ParsedBatch, archive_dir: Path) -> list[Delivery]:
-    """Read a batch's files in bulk with the stream's `read_block`; return those it leaves to `_parse_file`."""
+    """Read a batch's files in bulk with the stream's `read_block`; return those it leaves to `_parse_file`.
+
+    A few megabytes of files at a time (BLOCK_BYTES), each group's rows written in the table's
+    key order: files come in time order, so the groups follow each other in that order too, and
+    memory stays bounded whatever the batch's size.
+    """
+    stream = batch[0].match.stream
+    rest: list[int] = []
+    blocks: list[Block] = []
+    start = 0
+    while start < len(batch):
+        stop, size = start, 0
+        while stop < len(batch) and (stop == start or size + batch[stop].size <= BLOCK_BYTES):
+            size += batch[stop].size
+            stop += 1
+        group = batch[start:stop]
+        block, left = stream.read_block((archive.fetch(archive_dir, d.sha256), d.match.context) for d in group)
+        rest += [start + i for i in left]
+        if block is not None and block.rows:
+            blocks.append(_write_block(work, batch, start, block))
+        start = stop
+    if blocks and not rest:  # every row of the batch came in bulk: validation builds its frame from them
+        work.blocks[blocks[0].target] = (concat_blocks(blocks), [d.file_id for d in batch])
+    return [batch[i] for i in rest]
+
+
+def _write_block(work: ParsedBatch, batch: list[Delivery], start: int, block: Block) -> Block:
+    """A group's block (file indexes from `start` in the batch) into the batch's spool; the block, in spool order."""
     import numpy as np
 
-    stream = batch[0].match.stream
-    block, rest = stream.read_block((archive.fetch(archive_dir, d.sha256), d.match.context) for d in batch)
-    if block is not None and block.rows:
-        target = block.target
-        names = SCHEMAS[target].column_names
-        seen = work.seen.get(target)
-        direct = DIRECT.get(target)
-        if direct is not None:  # in the table's key order (see Seen)
-            block = by_key(block, [names.index(c) for c in direct.key])
-        file_ids = [d.file_id for d in batch]
-        work.spools[target].write_text(block_text(block, file_ids), block.rows)
-        if not rest:
-            work.blocks[target] = (block, file_ids)
-        per_file = np.bincount(block.file_of, minlength=len(batch))
-        for i, info in block.infos.items():
-            work.parsed[batch[i].file_id] = (int(per_file[i]), 0, info)
-        if seen is not None:
-            (mine_codes, mines), (point_codes, points) = (block.columns[names.index(c)] for c in direct.scope)
-            pairs = np.unique(np.stack([mine_codes, point_codes]), axis=1)
-            seen.scopes.update((mines[m], points[p]) for m, p in pairs.T.tolist())
-            time_codes, times = block.columns[names.index(direct.time)]
-            seen.times.update(times[t] for t in np.unique(time_codes).tolist())
-            tail_codes, tails = block.columns[-1]
-            seen.tails.update(tails[t] for t in np.unique(tail_codes).tolist())
-    return [batch[i] for i in rest]
+    block = Block(block.target, {start + i: info for i, info in block.infos.items()}, block.file_of + start,
+                  block.record_no, block.columns)
+    target = block.target
+    names = SCHEMAS[target].column_names
+    seen = work.seen.get(target)
+    direct = DIRECT.get(target)
+    if direct is not None:  # in the table's key order (see Seen)
+        block = by_key(block, [names.index(c) for c in direct.key])
+    work.spools[target].write_text(block_text(block, [d.file_id for d in batch]), block.rows)
+    per_file = np.bincount(block.file_of, minlength=len(batch))
+    for i, info in block.infos.items():
+        work.parsed[batch[i].file_id] = (int(per_file[i]), 0, info)
+    if seen is not None:  # (codes are small integers: which occur is a bincount, not a sort)
+        (mine_codes, mines), (point_codes, points) = (block.columns[names.index(c)] for c in direct.scope)
+        pairs = _present(mine_codes.astype(np.int64) * len(points) + point_codes, len(mines) * len(points))
+        seen.scopes.update((mines[k // len(points)], points[k % len(points)]) for k in pairs)
+        time_codes, times = block.columns[names.index(direct.time)]
+        seen.times.update(times[t] for t in _present(time_codes, len(times)))
+        tail_codes, tails = block.columns[-1]
+        seen.tails.update(tails[t] for t in _present(tail_codes, len(tails)))
+    return block
+
+
+def concat_blocks(blocks: list[Block]) -> Block:
+    """Blocks of one target as one, rows in order; equal values (by their COPY text) share a code."""
+    import numpy as np
+
+    if len(blocks) == 1:
+        return blocks[0]
+    columns = []
+    for j in range(len(blocks[0].columns)):
+        index: dict[tuple, int] = {}
+        values: list = []
+        parts = []
+        for b in blocks:
+            codes, vals = b.columns[j]
+            remap = np.empty(len(vals), dtype=np.int32)
+            for k, v in enumerate(vals):
+                key = (type(v), _copy_text(v))
+                at = index.get(key)
+                if at is None:
+                    at = index[key] = len(values)
+                    values.append(v)
+                remap[k] = at
+            parts.append(remap[codes])
+        columns.append((np.concatenate(parts), values))
+    infos = {i: info for b in blocks for i, info in b.infos.items()}
+    return Block(blocks[0].target, infos, np.concatenate([b.file_of for b in blocks]),
+                 np.concatenate([b.record_no for b in blocks]), tuple(columns))
+
+
+def _present(codes, size: int) -> list[int]:
+    """Which of the codes 0..size-1 occur."""
+    import numpy as np
+
+    return np.flatnonzero(np.bincount(codes, minlength=size)).tolist()
 
 
 def _parse_file(d: Delivery, work: ParsedBatch, archive_dir: Path) -> None:

@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]  # (files done, files in all, what is being done)
 REGISTER_FILES = 1000  # landing files archived and entered in the ledger per transaction (one flush to disk each)
 REGISTER_AHEAD = 2  # chunks registered ahead of the one being loaded, in a large run (see ingest)
-CHECK_SHARE = 0.35  # validating a batch costs about this much of parsing it (a mine-day of real-time files)
 
 
 class LandingError(Exception):
@@ -81,30 +80,24 @@ def ingest(conn, settings: Settings, paths: list[Path], progress: Progress | Non
     checker = (Checker.start(settings) if committer and settings.validate and _bytes(paths) > 2 * settings.batch_bytes
                else None)
     parts: list[Outcome] = []  # what each step did (registering a chunk, loading a batch), in the order done
-    waiting: deque[tuple[Outcome, list[Delivery], ParsedBatch | None, CheckedLater]] = deque()  # with the checker
+    waiting: deque[tuple[Outcome, list[Delivery], ParsedBatch, CheckedLater]] = deque()  # with the checker
     total = len(paths)
     queues: dict[tuple, list[Delivery]] = {}  # batch key -> its deliveries, in landing order
     sizes: dict[tuple, int] = {}  # batch key -> bytes queued
     phase: int | None = None
     barrier = False  # a phase ended: its batches must be committed before the next phase's are checked
-    shares = {"main": 0.0, "checker": 0.0}  # bytes of parsing (and of validating, weighted) given to each process
 
     def hand_over(done: Outcome, batch: list[Delivery], work: ParsedBatch | None,
                   failure: BaseException | None) -> None:
         conn.rollback()  # end the read-only transaction of validation's lookups
         committer.submit(done, work=work, batch=batch, failure=failure)
 
-    def finish(done: Outcome, batch: list[Delivery], work: ParsedBatch | None, checked: CheckedLater) -> None:
+    def finish(done: Outcome, batch: list[Delivery], work: ParsedBatch, checked: CheckedLater) -> None:
         """Take what the checker process did with a batch, and hand the batch to the committer."""
         try:
-            answer = checked.result()
-            if work is None:  # it parsed the batch too: the parsed batch, validated, its spools now ours
-                work = answer
-            else:
-                apply_verdict(work, answer)
+            apply_verdict(work, checked.result())
         except Exception as exc:  # noqa: BLE001 - a bad batch, or the process died: retried in halves
-            if work is not None:
-                work.close()
+            work.close()
             hand_over(done, batch, None, exc)
             return
         hand_over(done, batch, work, None)
@@ -118,22 +111,14 @@ def ingest(conn, settings: Settings, paths: list[Path], progress: Progress | Non
             return
         done = Outcome()
         parts.append(done)
-        work = None
-        size = sum(d.size for d in batch)
-        # parse here, or let the checker process parse it too: whichever has had less work handed so far
-        here = checker is None or shares["checker"] + size * (1 + CHECK_SHARE) > shares["main"] + size
-        if checker is not None:
-            shares["main" if here else "checker"] += size
-            shares["checker"] += size * CHECK_SHARE
-        if here:
-            try:
-                work = parse_files(batch, settings.archive_dir, on_disk=True) if checker else path_.parse(batch)
-            except Exception as exc:  # noqa: BLE001 - e.g. a bad batch of several files: retried in halves
-                hand_over(done, batch, None, exc)
-                return
-            if checker is None:
-                hand_over(done, batch, work, None)
-                return
+        try:  # parsed here (in bulk where the stream can), validated by the checker process if there is one
+            work = parse_files(batch, settings.archive_dir, on_disk=True) if checker else path_.parse(batch)
+        except Exception as exc:  # noqa: BLE001 - e.g. a bad batch of several files: retried in halves
+            hand_over(done, batch, None, exc)
+            return
+        if checker is None:
+            hand_over(done, batch, work, None)
+            return
         if barrier:
             settle()
             barrier = False
@@ -144,7 +129,7 @@ def ingest(conn, settings: Settings, paths: list[Path], progress: Progress | Non
             checker.close()
             checker = None
             try:
-                work = path_.validate(work) if work is not None else path_.parse(batch)
+                work = path_.validate(work)
             except Exception as failure:  # noqa: BLE001 - retried in halves
                 hand_over(done, batch, None, failure)
                 return
@@ -257,19 +242,17 @@ class CheckFailed(Exception):
 class Checker:
     """A worker process (`python -m minewatch.pipeline --check`) that runs the expectation suites.
 
-    It validates batches while this process registers and parses the next; when it has nothing
-    queued it parses the batch too, so Python's work is shared between the two processes.
+    It validates batches while this process registers and parses the next, so Python's work is
+    shared between two processes (Great Expectations' fixed cost per suite run is most of it).
 
-    A job is a batch's deliveries and either the names of its spool files (made `on_disk`,
-    flushed, still owned by this process) with what each file gave — the answer is the
-    validation verdict — or the archive to parse it from — the answer is the parsed batch,
-    validated, whose spool files this process then owns. Both travel as pickle files in the
-    temporary folder, their names one line each over the process's stdin and stdout, so neither
-    side can block the other on a full pipe. Answers come in job order.
+    A job is a batch's deliveries, the names of its spool files (made `on_disk`, flushed, still
+    owned by this process), what each file gave and the blocks of a bulk read; the answer is the
+    validation verdict. Both travel as pickle files in the temporary folder, their names one line
+    each over the process's stdin and stdout, so neither side can block the other on a full pipe.
+    Answers come in job order.
     """
 
     def __init__(self, settings: Settings) -> None:
-        self.archive_dir = str(settings.archive_dir)
         # the warehouse this process uses, by URL: the checker never starts an embedded server of its own
         env = {**os.environ, "MINEWATCH_WAREHOUSE_URL": resolve_url(settings)}
         self.proc = subprocess.Popen([sys.executable, "-m", "minewatch.pipeline", "--check"],
@@ -289,13 +272,9 @@ class Checker:
             log.info("no checker process (%s): batches are validated in this one", exc)
             return None
 
-    def submit(self, batch: list[Delivery], work: ParsedBatch | None = None) -> CheckedLater:
-        """Validate a parsed batch, or (without `work`) parse and validate the batch."""
-        if work is None:
-            job = ("parse", batch, self.archive_dir)
-        else:
-            job = ("check", batch, {t: s.handed() for t, s in work.spools.items()}, work.rejects.handed(), work.parsed,
-                   work.blocks)
+    def submit(self, batch: list[Delivery], work: ParsedBatch) -> CheckedLater:
+        """Validate a parsed batch."""
+        job = (batch, {t: s.handed() for t, s in work.spools.items()}, work.rejects.handed(), work.parsed, work.blocks)
         self.proc.stdin.write(_dump(job) + "\n")
         self.proc.stdin.flush()
         return CheckedLater(self)
@@ -319,9 +298,7 @@ class Checker:
             self.proc.wait()
         for pending in self.proc.stdout:  # answers never collected (the run failed): remove their files
             with contextlib.suppress(Exception):
-                status, value = _load(pending.strip())
-                if status == "ok" and isinstance(value, ParsedBatch):
-                    value.close()
+                _load(pending.strip())
         self.answers.close()
         self.proc.stdout.close()
 
@@ -383,26 +360,22 @@ class _CheckerPath:
 def _check_worker() -> None:
     """The checker process: one job file name per line in, one answer file name per line out."""
     from minewatch import validation
-    from minewatch.load import Spool, parse_files, validate_parsed
+    from minewatch.load import Spool
 
     path = _CheckerPath()
     validation._Gx.get()  # Great Expectations' context, ready while the caller parses the first batches
     for line in sys.stdin:
         job = _load(line.strip())
         try:
-            if job[0] == "parse":
-                _, batch, archive_dir = job
-                answer = ("ok", validate_parsed(path, parse_files(batch, Path(archive_dir), on_disk=True)))
-            else:
-                _, batch, spools, rejects, parsed, blocks = job
-                opened = {t: Spool.reading(*handed) for t, handed in spools.items()}
-                opened[""] = Spool.reading(*rejects)
-                try:
-                    answer = ("ok", validation.validate_batch(path, batch, {t: s for t, s in opened.items() if t},
-                                                              opened[""], parsed, blocks))
-                finally:
-                    for s in opened.values():
-                        s.close()
+            batch, spools, rejects, parsed, blocks = job
+            opened = {t: Spool.reading(*handed) for t, handed in spools.items()}
+            opened[""] = Spool.reading(*rejects)
+            try:
+                answer = ("ok", validation.validate_batch(path, batch, {t: s for t, s in opened.items() if t},
+                                                          opened[""], parsed, blocks))
+            finally:
+                for s in opened.values():
+                    s.close()
         except Exception as exc:  # noqa: BLE001 - handed back as one line; the batch is retried by the caller
             answer = ("error", f"{type(exc).__name__}: {exc}")
         finally:

@@ -142,3 +142,29 @@ def test_validation_frames_built_from_a_block_equal_those_read_from_its_copy_tex
     spool = Spool()
     spool.write_text(block_text(block, ids), block.rows)
     pd.testing.assert_frame_equal(block_frame(block, ids, columns), frame(spool, columns))
+
+
+def test_blocks_read_group_by_group_join_into_one_frame_equal_to_their_copy_text():
+    import pandas as pd
+
+    from minewatch.load import Spool, concat_blocks
+    from minewatch.validation import block_frame, frame
+    from schemas import SCHEMAS, Block
+
+    names = [n for n in FILES if n in ("plain", "bom", "numbers of every spelling", "status above 255",
+                                       "no values and -9999", "slashes and offsets in times")]
+    ctxs = [FileContext(f"{M}_CDSS_20260318{80010 + i:06d}.txt", M, None) for i in range(len(names))]
+    stream = match(ctxs[0].name).stream
+    ids = [700 + i for i in range(len(names))]
+    spool, blocks = Spool(), []
+    for start in (0, 2, 4):  # three groups of two files, as the load path reads a batch
+        block, rest = stream.read_block((FILES[n], c) for n, c in zip(names[start:start + 2], ctxs[start:start + 2],
+                                                                     strict=True))
+        assert rest == []
+        block = by_key(Block(block.target, block.infos, block.file_of + start, block.record_no, block.columns), KEY)
+        spool.write_text(block_text(block, ids), block.rows)
+        blocks.append(block)
+    joined = concat_blocks(blocks)
+    assert len({v for v in joined.columns[0][1]}) == 1  # one mine, one code
+    columns = [(c.name, c.pg_type) for c in SCHEMAS[joined.target].columns]
+    pd.testing.assert_frame_equal(block_frame(joined, ids, columns), frame(spool, columns))
