@@ -15,6 +15,9 @@ def archive_path(archive_dir: Path, sha256: str) -> Path:
     return archive_dir / "sha256" / sha256[:2] / sha256[2:4] / sha256
 
 
+_FOLDERS: set[Path] = set()
+
+
 def store(archive_dir: Path, data: bytes, sha256: str | None = None, durable: bool = True) -> tuple[str, Path]:
     """Keep `data` in the archive (once per content); return its sha256 and place.
 
@@ -24,9 +27,16 @@ def store(archive_dir: Path, data: bytes, sha256: str | None = None, durable: bo
     sha256 = sha256 or sha256_of(data)
     dest = archive_path(archive_dir, sha256)
     if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.parent not in _FOLDERS:  # 65,536 folders at most: remember the ones made
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            _FOLDERS.add(dest.parent)
         tmp = dest.with_name(f".{sha256}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
+        try:
+            fh = open(tmp, "wb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:  # the folder was removed since it was made
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(tmp, "wb")  # noqa: SIM115
+        with fh:
             fh.write(data)
             if durable:
                 fh.flush()

@@ -791,16 +791,56 @@ class LoadPath:
                 )
                 current = {(k, m): sha for k, m, sha in cur.fetchall()}
             history = (latest, current)
+            fresh = self._insert_new(cur, seen, known, pending, latest)
             for key, name, size, sha256, found in seen:
                 delivery = self._register_one(cur, key, name, size, sha256, found, known, pending, originals, outcome,
-                                              history)
+                                              history, fresh)
                 if delivery is not None:
                     deliveries.append(delivery)
         return deliveries
 
+    @staticmethod
+    def _restatement(key: str, sha256: str, found: Match | None, known: dict, latest: dict) -> int | None:
+        """The restatement number a delivery is entered under; None when it is unchanged (a replay)."""
+        row = known.get((key, sha256))
+        if not (row and row[1] in FINAL_STATUSES):
+            return 0
+        last_sha, last_restatement = latest.get(key, (sha256, 0))
+        if found is not None and found.kind in RESTATED_KINDS and last_sha != sha256:
+            # a snapshot without a time of its own came back to earlier content (A, B, then A
+            # again): that is news, a new delivery of the same path and bytes
+            return last_restatement + 1
+        return None
+
+    def _insert_new(self, cur, seen: list, known: dict, pending: dict, latest: dict) -> dict[tuple, int]:
+        """Ledger rows for every delivery never entered before, in one statement: (path, sha256, restatement) -> file_id.
+
+        A row another worker entered a moment ago is not returned (the delivery is then unchanged).
+        """
+        rows = []
+        for key, name, size, sha256, found in seen:
+            restatement = self._restatement(key, sha256, found, known, latest)
+            if restatement is None or key in pending or (restatement == 0 and (key, sha256) in known):
+                continue
+            ctx = found.context if found else None
+            rows.append((key, name, size, sha256, found.feed if found else "unknown",
+                         found.kind if found else "unrecognized", ctx.mine_code if ctx else None,
+                         ctx.stamp if ctx else None, restatement))
+        if not rows:
+            return {}
+        returned = execute_values(
+            cur,
+            """INSERT INTO ledger.file (path, name, size_bytes, sha256, feed, kind, mine_code, name_stamp, restatement,
+                                       status)
+               VALUES %s ON CONFLICT (path, sha256, restatement) DO NOTHING
+               RETURNING path, sha256, restatement, file_id""",
+            rows, template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, 'loading')", page_size=len(rows), fetch=True,
+        )
+        return {(path, sha, restatement): file_id for path, sha, restatement, file_id in returned}
+
     def _register_one(self, cur, key: str, name: str, size: int, sha256: str, found: Match | None,
                       known: dict, pending: dict, originals: dict, outcome: Outcome,
-                      history: tuple[dict, dict] = ({}, {})) -> Delivery | None:
+                      history: tuple[dict, dict] = ({}, {}), inserted: dict | None = None) -> Delivery | None:
         path = key  # where it was found: a landing path, or the URL an API page came from
         feed, kind = (found.feed, found.kind) if found else ("unknown", "unrecognized")
         ctx = found.context if found else None
@@ -808,15 +848,12 @@ class LoadPath:
         fresh = False
         latest, current = history
         restates = kind in RESTATED_KINDS
-        restatement = 0
-        if row and row[1] in FINAL_STATUSES:
-            last_sha, last_restatement = latest.get(key, (sha256, 0))
-            if not (restates and last_sha != sha256):
-                outcome.files["unchanged"] += 1
-                return None
-            # a snapshot without a time of its own came back to earlier content (A, B, then A
-            # again): that is news, a new delivery of the same path and bytes
-            row, restatement = None, last_restatement + 1
+        restatement = self._restatement(key, sha256, found, known, latest)
+        if restatement is None:
+            outcome.files["unchanged"] += 1
+            return None
+        if restatement:
+            row = None
         if row:
             file_id = row[0]
         elif key in pending:  # the file grew since it was first seen: same delivery, first-seen time kept
@@ -826,18 +863,11 @@ class LoadPath:
                 (sha256, size, file_id),
             )
         else:
-            cur.execute(
-                """INSERT INTO ledger.file (path, name, size_bytes, sha256, feed, kind, mine_code, name_stamp, status,
-                                           restatement)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'loading', %s)
-                   ON CONFLICT (path, sha256, restatement) DO NOTHING RETURNING file_id""",
-                (key, name, size, sha256, feed, kind, ctx.mine_code if ctx else None, ctx.stamp if ctx else None,
-                 restatement),
-            )
-            inserted = cur.fetchone()
-            if inserted is None:  # another worker entered it a moment ago
+            entered = (inserted or {}).pop((key, sha256, restatement), None)
+            if entered is None:  # another worker entered it a moment ago
                 outcome.files["unchanged"] += 1
                 return None
+            inserted = (entered,)
             file_id = inserted[0]
             fresh = True
         if found is None:

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]  # (files done, files in all, what is being done)
 REGISTER_FILES = 1000  # landing files archived and entered in the ledger per transaction (one flush to disk each)
+ANALYZE_AFTER_ROWS = 10_000  # a load that changed a core table by this many rows refreshes its statistics
 REGISTER_AHEAD = 2  # chunks registered ahead of the one being loaded, in a large run (see ingest)
 
 
@@ -211,6 +212,8 @@ def ingest(conn, settings: Settings, paths: list[Path], progress: Progress | Non
     for done in parts:
         outcome.merge(done)
     apply_retention(conn, settings)
+    if outcome.rows_loaded:
+        refresh_statistics(conn)
     return outcome
 
 
@@ -414,6 +417,8 @@ class Committer:
     def close(self) -> None:
         self.jobs.put(None)
         self.thread.join()
+        with contextlib.suppress(Exception):  # what it wrote counts in pg_stat_user_tables now (refresh_statistics)
+            flush_statistics(self.path.conn)
         self.path.conn.close()
         self._check()
 
@@ -461,6 +466,31 @@ def send_alerts(conn, settings: Settings, outcome: Outcome | None = None) -> lis
         if outcome is not None:
             outcome.problems.append(f"alert mail could not be sent ({type(exc).__name__}: {exc}); retried next run")
         return []
+
+
+def refresh_statistics(conn, changed_rows: int = ANALYZE_AFTER_ROWS) -> list[str]:
+    """ANALYZE the core tables a load changed by at least `changed_rows` rows; the names analyzed.
+
+    Detection runs right after a load; without fresh statistics the planner takes a new day's
+    partition of millions of readings for an empty table. Autovacuum would get there, later.
+    """
+    flush_statistics(conn)
+    with conn, conn.cursor() as cur:
+        cur.execute("""SELECT format('%%I.%%I', schemaname, relname) FROM pg_stat_user_tables
+                        WHERE schemaname = 'core' AND n_mod_since_analyze >= %s ORDER BY 1""", (changed_rows,))
+        tables = [r[0] for r in cur.fetchall()]
+        for table in tables:
+            cur.execute(f"ANALYZE {table}")
+    return tables
+
+
+def flush_statistics(conn) -> None:
+    """Make this session's table counters visible to others now (PostgreSQL 15+; before, they go by UDP)."""
+    with conn, conn.cursor() as cur:
+        if conn.server_version >= 150000:
+            cur.execute("SELECT pg_stat_force_next_flush()")  # done as the session goes idle, before the answer
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT 1")
 
 
 def apply_retention(conn, settings: Settings) -> list[str]:

@@ -232,3 +232,15 @@ def test_a_batch_read_in_bulk_stores_what_record_by_record_reading_stores(db, la
     heap = query(db, f"""SELECT sampled_at, point_code FROM core.safety_reading_p20260318 r JOIN ledger.file f
                             USING (file_id) WHERE f.name <> '{name(T0 + timedelta(seconds=40))}' ORDER BY r.ctid""")
     assert heap == sorted(heap)
+
+
+def test_a_large_load_leaves_fresh_statistics_for_detection(db, landing, monkeypatch):
+    monkeypatch.setattr(pipeline.refresh_statistics, "__defaults__", (50,))
+    for k in range(12):
+        at = T0 + timedelta(seconds=10 * k)
+        (landing / name(at)).write_bytes(cycle(at, 0.3))
+    run_landing(landing.parent, detect=False)
+    analyzed = query(db, """SELECT relname FROM pg_stat_user_tables
+                             WHERE relname = 'safety_reading_p20260318' AND last_analyze IS NOT NULL""")
+    assert analyzed == [("safety_reading_p20260318",)]
+    assert query(db, "SELECT reltuples FROM pg_class WHERE relname = 'safety_reading_p20260318'") == [(60.0,)]
