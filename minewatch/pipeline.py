@@ -124,7 +124,9 @@ def ingest(conn, settings: Settings, paths: list[Path], progress: Progress | Non
             settle()
             barrier = False
         try:
-            waiting.append((done, batch, work, checker.submit(batch, work)))
+            checked = checker.submit(batch, work)
+            work.blocks = {}  # the checker has them now; the commit needs the COPY text only
+            waiting.append((done, batch, work, checked))
         except Exception as exc:  # noqa: BLE001 - the process is gone: work here from now on
             log.warning("checker process unavailable (%s); validating in this process", exc)
             checker.close()
