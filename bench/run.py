@@ -229,6 +229,8 @@ def step_ingest(landing: str, feeds: str = "") -> dict:
         from minewatch.detect import UPSERT, rules
 
         conn = connect(resolve_url(settings), DETECTION_TIMEOUT_S)
+        with conn, conn.cursor() as cur:
+            cur.execute("SET jit = off")  # as run_detection does
         per_rule: dict[str, float | str] = {}
         try:
             for name, rule in rules():

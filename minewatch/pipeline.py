@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import os
 import pickle
@@ -114,6 +116,7 @@ def ingest(conn, settings: Settings, paths: list[Path], progress: Progress | Non
         parts.append(done)
         try:  # parsed here (in bulk where the stream can), validated by the checker process if there is one
             work = parse_files(batch, settings.archive_dir, on_disk=True) if checker else path_.parse(batch)
+            give_back_memory()
         except Exception as exc:  # noqa: BLE001 - e.g. a bad batch of several files: retried in halves
             hand_over(done, batch, None, exc)
             return
@@ -385,8 +388,26 @@ def _check_worker() -> None:
             answer = ("error", f"{type(exc).__name__}: {exc}")
         finally:
             path.done()
+            del job
+            give_back_memory()
         sys.stdout.write(_dump(answer) + "\n")
         sys.stdout.flush()
+
+
+def give_back_memory() -> None:
+    """Return the C heap's free pages to the system (glibc keeps a batch's freed frames otherwise)."""
+    global _LIBC
+    if _LIBC is None:
+        try:
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC = None
 
 
 class Committer:
