@@ -250,12 +250,13 @@ def _assemble(columns: list[tuple[Any, list[bytes]]], rows: int) -> Iterator[byt
     import numpy as np
 
     tables, offsets, width = [], [], 0
-    for _codes, texts in columns:
+    for j, (_codes, texts) in enumerate(columns):
         widest = max((len(t) for t in texts), default=0)
-        table = np.full((len(texts), widest + 1), _FILL, dtype=np.uint8)  # each text, then the tab after it
+        after = ord("\n") if j == len(columns) - 1 else ord("\t")
+        table = np.full((len(texts), widest + 1), _FILL, dtype=np.uint8)  # each text, then the tab (newline) after it
         for k, t in enumerate(texts):
             table[k, :len(t)] = np.frombuffer(t, dtype=np.uint8)
-            table[k, len(t)] = ord("\t")
+            table[k, len(t)] = after
         tables.append(table)
         offsets.append(width)
         width += widest + 1
@@ -263,11 +264,9 @@ def _assemble(columns: list[tuple[Any, list[bytes]]], rows: int) -> Iterator[byt
         stop = min(rows, start + ASSEMBLE_ROWS)
         lines = np.empty((stop - start, width), dtype=np.uint8)
         for (codes, _), table, at in zip(columns, tables, offsets, strict=True):
-            lines[:, at:at + table.shape[1]] = table[codes[start:stop]]
+            lines[:, at:at + table.shape[1]] = np.take(table, codes[start:stop], axis=0)
         flat = lines.ravel()
-        text = flat[flat != _FILL]
-        text[np.flatnonzero(text == ord("\t"))[len(columns) - 1::len(columns)]] = ord("\n")  # each line's last tab
-        yield text.tobytes()
+        yield flat[flat != _FILL].tobytes()
 
 
 class Spool:
