@@ -208,7 +208,7 @@ def block_frame(block: Block, file_ids: list[int], columns: list[tuple[str, str]
             data[name] = np.array([np.nan if v is None else bool(v) for v in values], dtype=object)[codes]
         else:  # text as COPY writes it, escapes and all, like `frame`
             data[name] = np.array([np.nan if v is None else _copy_text(v) for v in values], dtype=object)[codes]
-    df = pd.DataFrame(data)
+    df = pd.DataFrame(data, copy=False)  # the arrays are ours: no second copy of every column
     df["type_errors"] = np.zeros(len(df), dtype="int64")
     return df
 
