@@ -5,9 +5,14 @@
 -- and in their observations each spell from a read (or the stay's start) until the next read or
 -- the card back at the shaft mouth; a spell with neither ends with the stay (open while the stay
 -- is). "Underground in the books": the card's observations in the spell say flag 1.
--- Lock-step: two cards that passed the same stations at the very same second (RYSS tracks; REST
--- reads) three times or more, at two stations or more, on one China-local day: one finding per
--- card and day, naming the cards it moved with.
+-- Lock-step: two cards that arrived at the same stations at the very same second three times or
+-- more (core.lockstep_min_passes()), at two stations or more (core.lockstep_min_stations()), on one
+-- China-local day, and those shared arrivals make at least 80 % (core.lockstep_share()) of all the
+-- arrivals of one of the two cards that day: one finding per card and day, naming the cards it moved
+-- with. An arrival is a RYSS track item (station and time the card passed), or, for REST (no
+-- tracks), a read at another station than the card's previous read. Not every REST read: the
+-- platform reads all cards at a station in the same poll seconds, so co-workers at one face share
+-- hundreds of read seconds without moving together; a carried card follows its carrier everywhere.
 WITH setting AS (
     SELECT coalesce((SELECT s.value FROM core.positioning_setting s WHERE s.name = 'card_unread_after'),
                     interval '30 minutes') AS unread_after
@@ -68,31 +73,51 @@ long_unread AS (
      WHERE coalesce(u.ended_at, u.clock_at) - u.started_at >= setting.unread_after
 ),
 passes AS (
-    -- every station a card passed, at the second: RYSS tracks and REST reads
+    -- every arrival of a card at a station, at the second: RYSS track items, and REST reads at a
+    -- station other than the card's previous read's
     SELECT t.mine_code, t.card_code, t.station_code, t.passed_at AS at FROM core.positioning_track_item t
     UNION
-    SELECT o.mine_code, o.card_code, o.station_code, o.observed_at FROM core.positioning_observation o
-     WHERE o.source_kind = 'REST' AND o.station_code IS NOT NULL
+    SELECT o.mine_code, o.card_code, o.station_code, o.observed_at
+      FROM (SELECT o.mine_code, o.card_code, o.station_code, o.observed_at,
+                   lag(o.station_code) OVER (PARTITION BY o.mine_code, o.card_code ORDER BY o.observed_at) AS before
+              FROM core.positioning_observation o
+             WHERE o.source_kind = 'REST' AND o.station_code IS NOT NULL) o
+     WHERE o.before IS DISTINCT FROM o.station_code
+),
+arrivals AS MATERIALIZED (
+    SELECT p.*, (p.at AT TIME ZONE 'Asia/Shanghai')::date AS day FROM passes p
+),
+per_card AS (
+    -- how many arrivals each card made on each day
+    SELECT a.mine_code, a.card_code, a.day, count(*) AS arrivals FROM arrivals a GROUP BY a.mine_code, a.card_code, a.day
 ),
 together AS (
-    -- pairs of cards at one station at the same second, per China-local day
-    SELECT a.mine_code, a.card_code, b.card_code AS partner, a.station_code, a.at,
-           (a.at AT TIME ZONE 'Asia/Shanghai')::date AS day
-      FROM passes a
-      JOIN passes b ON b.mine_code = a.mine_code AND b.station_code = a.station_code AND b.at = a.at
-                   AND b.card_code <> a.card_code
+    -- pairs of cards arriving at one station at the same second, per China-local day
+    SELECT a.mine_code, a.card_code, b.card_code AS partner, a.station_code, a.at, a.day
+      FROM arrivals a
+      JOIN arrivals b ON b.mine_code = a.mine_code AND b.station_code = a.station_code AND b.at = a.at
+                     AND b.card_code <> a.card_code
 ),
 pairs AS (
     SELECT t.mine_code, t.card_code, t.partner, t.day, count(*) AS passes, count(DISTINCT t.station_code) AS stations,
            min(t.at) AS first_at, max(t.at) AS last_at
       FROM together t
      GROUP BY t.mine_code, t.card_code, t.partner, t.day
-    HAVING count(*) >= 3 AND count(DISTINCT t.station_code) >= 2
+    HAVING count(*) >= core.lockstep_min_passes() AND count(DISTINCT t.station_code) >= core.lockstep_min_stations()
+),
+lockstep_pairs AS (
+    -- the pairs whose shared arrivals are nearly all the arrivals of one of the two cards
+    SELECT p.*, least(c.arrivals, d.arrivals) AS fewer_arrivals
+      FROM pairs p
+      JOIN per_card c ON c.mine_code = p.mine_code AND c.card_code = p.card_code AND c.day = p.day
+      JOIN per_card d ON d.mine_code = p.mine_code AND d.card_code = p.partner AND d.day = p.day
+     WHERE p.passes >= core.lockstep_share() * least(c.arrivals, d.arrivals)
 ),
 lockstep AS (
     SELECT p.mine_code, p.card_code, p.day, min(p.first_at) AS started_at, max(p.last_at) AS ended_at,
-           array_agg(p.partner ORDER BY p.partner) AS partners, max(p.passes) AS passes, max(p.stations) AS stations
-      FROM pairs p
+           array_agg(p.partner ORDER BY p.partner) AS partners, max(p.passes) AS passes, max(p.stations) AS stations,
+           max(p.fewer_arrivals) AS fewer_arrivals
+      FROM lockstep_pairs p
      GROUP BY p.mine_code, p.card_code, p.day
 )
 SELECT l.mine_code,
@@ -127,5 +152,6 @@ SELECT k.mine_code,
            'moved with', k.partners,
            'day', k.day,
            'same station at the same second', k.passes,
-           'stations', k.stations)
+           'stations', k.stations,
+           'arrivals of the card that moved less', k.fewer_arrivals)
   FROM lockstep k

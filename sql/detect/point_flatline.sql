@@ -1,26 +1,23 @@
 -- POINT_FLATLINE (contract G.1): an analog point repeats one exact value far longer than a
 -- working sensor of its type does in this mine. "Far longer" is learned, not fixed: the run must
 -- outlast greatest(core.flatline_floor(), core.flatline_factor() * normal), where normal is the
--- 99th percentile of the run lengths of every analog point of the same sensor type in the mine
--- (core.sensor_type_normal_run). One finding per run; open (ended_at NULL) while the run still
+-- 99th percentile of the run lengths of the analog points of the same sensor type in the mine (up
+-- to 12 of them over the mine's latest day: core.sensor_type_normal_run). One finding per run; open (ended_at NULL) while the run still
 -- holds the point's latest reading, and a new value closes it at the run's last reading.
 -- Constancy alone does not prove shielding (a 0.1 %-resolution methane sensor in an idle face can
 -- sit on one value for hours): severity 2; the concealed-works rules weigh it against energy.
-WITH runs AS MATERIALIZED (
-    -- every run of one value of every analog point, with the point's type and place (computed once)
-    SELECT * FROM core.safety_point_run
+WITH candidates AS MATERIALIZED (
+    -- only runs past the floor can be findings, none at the bottom of the range
+    -- (core.safety_point_long_runs screens for them by time bucket, then reads only those stretches)
+    SELECT r.*, p.sensor_type, p.unit, p.area_code, p.area_source
+      FROM core.safety_point_long_runs() r
+      JOIN core.safety_point_current p ON p.mine_code = r.mine_code AND p.point_code = r.point_code
 ),
 limits AS MATERIALIZED (
-    -- the learned normal per mine and sensor type (as core.sensor_type_normal_run), and the limit
-    SELECT mine_code, sensor_type, normal_run, runs,
-           greatest(core.flatline_floor(), normal_run * core.flatline_factor()) AS flat_limit
-      FROM (SELECT mine_code, sensor_type, count(*) AS runs,
-                   percentile_disc(0.99) WITHIN GROUP (ORDER BY lasted) AS normal_run
-              FROM runs GROUP BY mine_code, sensor_type) n
-),
-candidates AS (
-    -- only runs past the floor can be findings: few, so the join below stays small
-    SELECT * FROM runs WHERE lasted > core.flatline_floor() AND NOT at_floor
+    -- the learned normal of the candidates' mines and sensor types (core.sensor_type_normal_run), and the limit
+    SELECT n.mine_code, n.sensor_type, n.normal_run, n.runs,
+           greatest(core.flatline_floor(), n.normal_run * core.flatline_factor()) AS flat_limit
+      FROM core.sensor_type_normal_runs(ARRAY(SELECT DISTINCT c.mine_code || ' ' || c.sensor_type FROM candidates c)) n
 )
 SELECT r.mine_code,
        'POINT_FLATLINE'::text AS flag_code,

@@ -34,6 +34,7 @@ from tests.integration.test_positioning_load import (
     frozen,
     jzss,
     local,
+    page,
     row,
     write,
 )
@@ -157,3 +158,20 @@ def test_a_long_silence_of_the_positioning_feed_is_a_gap_and_a_missed_snapshot_i
     run_landing(landing, detect=False)
     detect(db)
     assert short(flags(db, "POSITIONING_FEED_GAP")) == [(MINE, T6, at(40), 2), (MINE, at(42), None, 2)]
+
+
+def test_rest_cards_read_in_the_same_poll_seconds_are_not_lock_step_unless_they_move_together(db, tmp_path):
+    landing = tmp_path / "landing"
+    # the platform polls at :10 each minute. C1 carries C2's card: every read together, mouth -> face -> sealed
+    # area -> mouth. C3 works at the face beside them, read in the same seconds for half an hour, but came down
+    # two minutes apart and stays.
+    route = [(m, MOUTH if m < 5 or m >= 20 else FACE if m < 10 else SEALED) for m in range(0, 25)]
+    items = [(c, at(m, 10), area, 1) for m, area in route for c in (C1, C2)]
+    items += [(C3, at(m, 10), MOUTH if m < 2 else FACE, 1) for m in range(0, 31)]
+    page(landing, "20260318083100", sorted(items, key=lambda i: i[1]))
+    run_landing(landing, detect=False)
+    detect(db)
+    found = [f for f in flags(db, "CARD_UNREAD") if "moved with" in f[5]]
+    assert short(found) == [(C1, at(0, 10), at(20, 10), 2), (C2, at(0, 10), at(20, 10), 2)]
+    assert found[0][5]["moved with"] == [C2] and found[0][5]["same station at the same second"] == 4
+    assert found[0][5]["stations"] == 3
