@@ -3,7 +3,8 @@
 -- read times; the usual cadence is the median time between them; a gap counts when it lasts at
 -- least four cadences and core.positioning_setting 'feed_gap_at_least' (a missed snapshot is an
 -- upload hiccup, not a finding). A gap still going on is measured to the latest data time of any
--- of the mine's feeds in the ledger (the data's own clock, not the wall clock), and is open.
+-- of the mine's feeds (core.mine_data_clock: the data's own clock, not the wall clock, nor the time an
+-- API inventory was pulled), and is open.
 WITH data_times AS (
     -- when the mine's positioning data speak: snapshots (empty ones too) and REST reads
     SELECT s.mine_code, s.observed_at AS at FROM core.positioning_snapshot s
@@ -26,10 +27,10 @@ cadence AS (
      GROUP BY g.mine_code
 ),
 clock AS (
-    -- the latest data time of any feed of the mine
-    SELECT f.mine_code, max(f.produced_at) AS at
-      FROM ledger.file f WHERE f.status = 'loaded' AND f.mine_code IN (SELECT c.mine_code FROM cadence c)
-     GROUP BY f.mine_code
+    -- the latest data time of any feed of the mine (core.mine_data_clock: real-time data, not the time
+    -- minewatch pulled a camera inventory or received a reference file)
+    SELECT k.mine_code, k.clock_at AS at
+      FROM core.mine_data_clock k WHERE k.mine_code IN (SELECT c.mine_code FROM cadence c)
 ),
 long_gaps AS (
     -- gaps between two data times, and the silence after the last one

@@ -153,6 +153,14 @@ def test_a_long_silence_of_the_positioning_feed_is_a_gap_and_a_missed_snapshot_i
     assert gap[:5] == (MINE, T6, at(40), 2, None)
     assert gap[5]["minutes"] == 34 and gap[5]["usual cadence s"] == 60
 
+    # a camera inventory pulled months later is stamped with the pull's time: that is no clock of the mine's
+    # data, and opens no gap after the last snapshot
+    execute(db, f"""INSERT INTO ledger.file (path, name, size_bytes, sha256, feed, kind, mine_code, status, produced_at)
+                    VALUES ('http://vms.invalid/cameras', '{MINE}_cameras_20261129100000_p1.json', 1, 'c0ffee', 'video',
+                            'cameras', '{MINE}', 'loaded', '2026-11-29 10:00+08')""")
+    detect(db)
+    assert short(flags(db, "POSITIONING_FEED_GAP")) == [(MINE, T6, at(40), 2)]
+
     # the base stations go on reporting to 09:00 while no snapshot comes after 08:42: an open gap
     jzss(landing, at(0, 0, 9), {S_MOUTH: (0, 1)})
     run_landing(landing, detect=False)
