@@ -193,3 +193,14 @@ def test_direct_targets_drop_only_their_last_column():
         assert names[-1] == direct.dropped
         assert {*direct.scope, direct.time} <= set(names)
     assert load.COPY_CHUNK >= 64 * 1024
+
+
+def test_an_archive_copy_that_changed_on_disk_is_refused(tmp_path):
+    from minewatch import archive
+
+    sha, place = archive.store(tmp_path, b"410403004688;x;2026-03-18 08:00:00~||", durable=False)
+    assert archive.fetch(tmp_path, sha).endswith(b"||")  # written by this process: read back as is
+    archive._STORED.clear()  # a later run: the copy is checked against its name
+    place.write_bytes(b"410403004688;y;2026-03-18 08:00:00~||")
+    with pytest.raises(OSError, match="corrupt"):
+        archive.fetch(tmp_path, sha)
