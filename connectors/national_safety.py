@@ -301,7 +301,7 @@ class CdssStream(_NationalStream):
         slow = sorted(set(slow))
         block = Block(
             READINGS.name,
-            {i: info for i, (info, n) in infos.items() if n and i not in slow},
+            {i: info for i, (info, records) in infos.items() if records and i not in slow},
             file_of, record_no,
             (
                 (mine_codes.astype(np.int32)[file_of], list(mine_values)),
@@ -313,7 +313,7 @@ class CdssStream(_NationalStream):
                 (np.zeros(len(file_of), dtype=np.int32), [DIALECT]),
             ),
         )
-        rest = sorted({*slow, *(i for i, (_, n) in infos.items() if not n)})  # and the files without records
+        rest = sorted({*slow, *(i for i, (_, records) in infos.items() if not records)})  # and files without records
         return block, rest
 
 
@@ -353,9 +353,9 @@ def _tokenize(text: io.RawIOBase, width: int, wanted: tuple[int, ...], rows: int
     found: dict[int, dict[str, int]] = {f: {} for f in wanted}
     codes: dict[int, list] = {f: [] for f in wanted}
     seen = 0
-    for chunk in pd.read_csv(io.BufferedReader(text, 1 << 20), sep=";", header=None, names=range(width), usecols=list(wanted),
-                             dtype=object, na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False,
-                             engine="c", encoding="utf-8", chunksize=TOKENIZE_ROWS):
+    for chunk in pd.read_csv(io.BufferedReader(text, 1 << 20), sep=";", header=None, names=range(width),
+                             usecols=list(wanted), dtype=object, na_filter=False, quoting=csv.QUOTE_NONE,
+                             skip_blank_lines=False, engine="c", encoding="utf-8", chunksize=TOKENIZE_ROWS):
         seen += len(chunk)
         for f in wanted:
             local, texts = pd.factorize(chunk[f].to_numpy(dtype=object), use_na_sentinel=False)

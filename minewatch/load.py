@@ -812,7 +812,9 @@ class LoadPath:
         return None
 
     def _insert_new(self, cur, seen: list, known: dict, pending: dict, latest: dict) -> dict[tuple, int]:
-        """Ledger rows for every delivery never entered before, in one statement: (path, sha256, restatement) -> file_id.
+        """Ledger rows for every delivery never entered before, in one statement.
+
+        Returns (path, sha256, restatement) -> file_id.
 
         A row another worker entered a moment ago is not returned (the delivery is then unchanged).
         """
