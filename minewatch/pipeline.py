@@ -491,8 +491,8 @@ def send_alerts(conn, settings: Settings, outcome: Outcome | None = None) -> lis
         return []
 
 
-def refresh_statistics(conn, changed_rows: int = ANALYZE_AFTER_ROWS) -> list[str]:
-    """ANALYZE the core tables a load changed by at least `changed_rows` rows; the names analyzed.
+def refresh_statistics(conn) -> list[str]:
+    """ANALYZE the core tables a load changed by at least ANALYZE_AFTER_ROWS rows; the names analyzed.
 
     Detection runs right after a load; without fresh statistics the planner takes a new day's
     partition of millions of readings for an empty table. Autovacuum would get there, later.
@@ -500,7 +500,7 @@ def refresh_statistics(conn, changed_rows: int = ANALYZE_AFTER_ROWS) -> list[str
     flush_statistics(conn)
     with conn, conn.cursor() as cur:
         cur.execute("""SELECT format('%%I.%%I', schemaname, relname) FROM pg_stat_user_tables
-                        WHERE schemaname = 'core' AND n_mod_since_analyze >= %s ORDER BY 1""", (changed_rows,))
+                        WHERE schemaname = 'core' AND n_mod_since_analyze >= %s ORDER BY 1""", (ANALYZE_AFTER_ROWS,))
         tables = [r[0] for r in cur.fetchall()]
         for table in tables:
             cur.execute(f"ANALYZE {table}")

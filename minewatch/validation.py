@@ -198,12 +198,8 @@ def block_frame(block: Block, file_ids: list[int], columns: list[tuple[str, str]
             table = np.array([np.nan if v is None else float(v) for v in values], dtype="float64")
             data[name] = table[codes] if len(table) else np.full(len(codes), np.nan)
         elif pg_type in _TIMES:
-            texts = np.array([None if v is None else _copy_text(v) for v in values], dtype=object)
-            uniques = pd.Series(texts, dtype=object)
-            parsed = pd.to_datetime(uniques, format="%Y-%m-%d", errors="coerce") if pg_type == "date" else \
-                pd.to_datetime(uniques, format="ISO8601", utc=pg_type != "timestamp", errors="coerce")
-            data[name] = parsed.array.take(codes) if len(texts) else \
-                pd.Series(pd.NaT, index=range(len(codes)), dtype=parsed.dtype).array
+            texts = [None if v is None else _copy_text(v) for v in values]
+            data[name] = _times_by_code(codes, texts, pg_type, pd.RangeIndex(len(codes))).array
         elif pg_type == "boolean":
             data[name] = np.array([np.nan if v is None else bool(v) for v in values], dtype=object)[codes]
         else:  # text as COPY writes it, escapes and all, like `frame`
@@ -268,15 +264,22 @@ def _times(text: pd.Series, pg_type: str) -> pd.Series:
         codes, uniques = text.cat.codes.to_numpy(), text.cat.categories.astype(object)
     else:
         codes, uniques = pd.factorize(text)
+    return _times_by_code(codes, uniques, pg_type, text.index)
+
+
+def _times_by_code(codes, uniques, pg_type: str, index) -> pd.Series:
+    """The time texts `uniques` parsed once each, taken per row by `codes` (-1 or a None text: NaT)."""
+    import pandas as pd
+
+    if not len(uniques):
+        return pd.Series(pd.NaT, index=index,
+                         dtype="datetime64[ns]" if pg_type in ("date", "timestamp") else "datetime64[ns, UTC]")
     if pg_type == "date":
         parsed = pd.to_datetime(pd.Series(uniques, dtype=object), format="%Y-%m-%d", errors="coerce")
     else:
         parsed = pd.to_datetime(pd.Series(uniques, dtype=object), format="ISO8601", utc=pg_type != "timestamp",
                                 errors="coerce")
-    if not len(uniques):
-        return pd.Series(pd.NaT, index=text.index,
-                         dtype="datetime64[ns]" if pg_type in ("date", "timestamp") else "datetime64[ns, UTC]")
-    return pd.Series(parsed.array.take(codes, allow_fill=True), index=text.index)  # code -1 (NULL) -> NaT
+    return pd.Series(parsed.array.take(codes, allow_fill=True), index=index)
 
 
 def reject_samples(rejects: Spool, file_ids: set[int], per_file: int = SAMPLE) -> dict[int, list[dict]]:

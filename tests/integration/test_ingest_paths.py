@@ -235,7 +235,7 @@ def test_a_batch_read_in_bulk_stores_what_record_by_record_reading_stores(db, la
 
 
 def test_a_large_load_leaves_fresh_statistics_for_detection(db, landing, monkeypatch):
-    monkeypatch.setattr(pipeline.refresh_statistics, "__defaults__", (50,))
+    monkeypatch.setattr(pipeline, "ANALYZE_AFTER_ROWS", 50)
     for k in range(12):
         at = T0 + timedelta(seconds=10 * k)
         (landing / name(at)).write_bytes(cycle(at, 0.3))
