@@ -35,9 +35,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import json
 import logging
 import os
+import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -204,15 +206,17 @@ def line_encoder(pg_types: Iterable[str]) -> Encode:
     return scope["encode"]
 
 
-def block_text(block: Block, file_ids: list[int]) -> Iterator[bytes]:
+def block_text(block: Block, file_ids: list[int], without_last: bool = False) -> Iterator[bytes]:
     """A Block's rows as COPY text lines: what `line_encoder` writes for the same records, built with numpy.
 
-    Each line is file_id, record_no, then the target's columns, in the block's row order.
+    Each line is file_id, record_no, then the target's columns (`without_last`: but its last),
+    in the block's row order.
     """
     columns = [(block.file_of, [str(f).encode() for f in file_ids]),
                (block.record_no, [str(n).encode() for n in range(int(block.record_no.max()) + 1)]
                 if block.rows else [])]
-    columns += [(codes, [_copy_text(v).encode("utf-8", "replace") for v in values]) for codes, values in block.columns]
+    columns += [(codes, [_copy_text(v).encode("utf-8", "replace") for v in values])
+                for codes, values in (block.columns[:-1] if without_last else block.columns)]
     return _assemble(columns, block.rows)  # chunk by chunk: the whole text is never held at once
 
 
@@ -270,21 +274,26 @@ def _assemble(columns: list[tuple[Any, list[bytes]]], rows: int) -> Iterator[byt
 
 
 class Spool:
-    """COPY text for one staging table, in memory up to a bound and on disk beyond it.
+    """The rows of one target in a batch, as COPY text: in memory, and on disk only beyond a bound.
 
-    A spool made `on_disk` is a named file from the start, which another process can read
-    (`handed` gives its name, flushed; `Spool.reading` opens it there); its name is removed
-    when the spool that made it is closed.
+    Rows come as text lines (`write`, `write_lines`) or as whole blocks of a bulk read
+    (`write_block`), which are kept dictionary-encoded, a few bytes a row, and turned into COPY
+    text only as they are read (`reader`, `copy_into`): a batch's text is never held whole, and
+    never touches the disk, where it would also lengthen the archive's flushes (`archive.sync`
+    flushes every file system buffer). Blocks come first, then the text lines.
+
+    Another process reads a spool by file name: `handed` writes the whole text to a named file
+    (a snapshot: parsing is over by then), which `Spool.reading` opens there; the name is
+    removed when the spool that made it is closed.
     """
 
-    def __init__(self, on_disk: bool = False) -> None:
+    def __init__(self) -> None:
         self.path: str | None = None
-        if on_disk:
-            fd, self.path = tempfile.mkstemp(prefix="minewatch-spool-")
-            self.buf = os.fdopen(fd, "w+b")
-        else:
-            self.buf = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, mode="w+b")
+        self.buf = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, mode="w+b")
+        self.blocks: list[tuple[Block, list[int]]] = []  # (block, the batch's file ids), rendered when read
+        self.block_rows = 0
         self.rows = 0
+        self._handed_rows = -1
 
     def __getstate__(self) -> dict:  # the spool itself handed over: the receiver owns the file from then on
         self.handed()
@@ -292,22 +301,31 @@ class Spool:
 
     def __setstate__(self, state: dict) -> None:
         self.path, self.rows = state["path"], state["rows"]
+        self.blocks, self.block_rows, self._handed_rows = [], 0, self.rows
         self.buf = open(self.path, "r+b")  # noqa: SIM115 - closed with the spool
         self.buf.seek(0, os.SEEK_END)
 
     def handed(self) -> tuple[str, int]:
         """(file name, rows) for another process to read the spool by (`Spool.reading`)."""
-        if self.path is None:
-            raise TypeError("only a spool made on_disk can be read by another process")
-        self.buf.flush()
+        if self._handed_rows != self.rows:
+            if self.path is None:
+                fd, self.path = tempfile.mkstemp(prefix="minewatch-spool-")
+                os.close(fd)
+            with open(self.path, "wb") as fh:
+                shutil.copyfileobj(self.reader(), fh, COPY_CHUNK)
+            self._handed_rows = self.rows
         return self.path, self.rows
 
     @classmethod
-    def reading(cls, path: str, rows: int) -> Spool:
-        """Another process's spool, to read (closing it leaves the file to its maker)."""
+    def reading(cls, path: str | None, rows: int) -> Spool:
+        """Another process's spool, to read (closing it leaves the file to its maker).
+
+        With no file name, a spool of `rows` rows whose text the reader has no need of (it
+        has the rows another way): empty.
+        """
         spool = cls.__new__(cls)
-        spool.path, spool.rows = None, rows
-        spool.buf = open(path, "rb")  # noqa: SIM115 - closed with the spool
+        spool.path, spool.rows, spool.blocks, spool.block_rows, spool._handed_rows = None, rows, [], 0, rows
+        spool.buf = open(path, "rb") if path is not None else io.BytesIO()  # noqa: SIM115 - closed with the spool
         spool.buf.seek(0, os.SEEK_END)
         return spool
 
@@ -315,11 +333,13 @@ class Spool:
         self.buf.write((prefix + "\t".join(map(_copy_text, values)) + "\n").encode("utf-8", "replace"))
         self.rows += 1
 
-    def write_text(self, chunks: Iterable[bytes], rows: int) -> None:
-        """Lines already encoded (`block_text`), in chunks."""
-        for chunk in chunks:
-            self.buf.write(chunk)
-        self.rows += rows
+    def write_block(self, block: Block, file_ids: list[int]) -> None:
+        """A bulk read's rows (file i of the block is the batch's file file_ids[i]), before any text line."""
+        if self.rows != self.block_rows:
+            raise ValueError("a block must be written before the spool's text lines")
+        self.blocks.append((compact(block), file_ids))
+        self.block_rows += block.rows
+        self.rows += block.rows
 
     def write_lines(self, lines: list[str]) -> None:
         """Lines made by a `line_encoder`, written at once."""
@@ -331,29 +351,83 @@ class Spool:
         return self.buf.tell(), self.rows
 
     def rewind_to(self, mark: tuple[int, int]) -> None:
+        """Back to what the spool held at `mark`: text lines are undone by file; blocks only all at once, to (0, 0)."""
+        if mark[1] < self.block_rows:
+            if mark != (0, 0):
+                raise ValueError("a spool's blocks are undone all at once")
+            self.blocks, self.block_rows = [], 0
         self.buf.seek(mark[0])
         self.buf.truncate()
         self.rows = mark[1]
 
-    def copy_into(self, cur, table: str, columns: list[str], drop_last: Iterable[str] = ()) -> None:
-        """COPY the spool into a table.
+    def reader(self, drop_last: Iterable[str] = ()) -> _SpoolText:
+        """The spool's whole text, to `read` in chunks (its blocks', then its lines').
 
-        `drop_last`: the encoded values the lines' last column takes, which the table does not
-        have (each line is sent without it).
+        `drop_last`: the encoded values the lines' last column takes, which the reader wants
+        without it (each line is given without its last column).
         """
-        self.buf.seek(0)
+        return _SpoolText(self, list(drop_last))
+
+    def copy_into(self, cur, table: str, columns: list[str], drop_last: Iterable[str] = ()) -> None:
+        """COPY the spool into a table (`drop_last`: see `reader`)."""
         name = sql.Identifier(*table.split(".", 1))
         cols = sql.SQL(", ").join(map(sql.Identifier, columns))
-        source = _WithoutLastColumn(self.buf, drop_last) if drop_last else self.buf
-        cur.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN").format(name, cols).as_string(cur), source, size=COPY_CHUNK)
-        self.buf.seek(0, os.SEEK_END)
+        cur.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN").format(name, cols).as_string(cur), self.reader(drop_last),
+                        size=COPY_CHUNK)
 
     def close(self) -> None:
+        self.blocks = []
         self.buf.close()
         if self.path is not None:  # never handed over: its name is still ours to remove
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
             self.path = None
+
+
+class _SpoolText:
+    """A spool's text read in chunks: each block rendered as it comes, then the lines written as text."""
+
+    def __init__(self, spool: Spool, drop_last: list[str]):
+        self.spool = spool
+        self.chunks = self._chunks(drop_last)
+        self.pending = b""
+
+    def _chunks(self, drop_last: list[str]) -> Iterator[bytes]:
+        for block, file_ids in self.spool.blocks:
+            yield from block_text(block, file_ids, without_last=bool(drop_last))
+        buf = self.spool.buf
+        end = buf.tell()
+        buf.seek(0)
+        try:
+            lines = _WithoutLastColumn(buf, drop_last) if drop_last else buf
+            while chunk := lines.read(COPY_CHUNK):
+                yield chunk
+        finally:
+            buf.seek(end)
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            return self.pending + b"".join(self.chunks)
+        while len(self.pending) < size:
+            more = next(self.chunks, b"")
+            if not more:
+                break
+            self.pending += more
+        out, self.pending = self.pending[:size], self.pending[size:]
+        return out
+
+
+def compact(block: Block) -> Block:
+    """The block with each integer array in the smallest type its values fit (a few bytes a row in all)."""
+    import numpy as np
+
+    def small(codes, bound: int):
+        return codes.astype(np.min_scalar_type(max(bound, 0)), copy=False)
+
+    rows = block.rows
+    return Block(block.target, block.infos, small(block.file_of, int(block.file_of.max()) if rows else 0),
+                 small(block.record_no, int(block.record_no.max()) if rows else 0),
+                 tuple((small(codes, len(values) - 1), values) for codes, values in block.columns))
 
 
 class _WithoutLastColumn:
@@ -475,11 +549,10 @@ class ParsedBatch:
     # target -> its rows as a Block (in spool order) with the batch's file ids, when a bulk read gave all of
     # them: validation builds its frame from it instead of reading the COPY text back
     blocks: dict[str, tuple[Block, list[int]]] = field(default_factory=dict)
-    on_disk: bool = False  # spools are named files, which another process can read (see Spool.handed)
 
     def __post_init__(self) -> None:
-        self.spools = {t: Spool(self.on_disk) for t in self.targets}
-        self.rejects = Spool(self.on_disk)
+        self.spools = {t: Spool() for t in self.targets}
+        self.rejects = Spool()
         self.encoders = {t: _encoder(t) for t in self.targets}
         self.seen = {t: Seen(SCHEMAS[t].column_names, DIRECT[t]) for t in self.targets if t in DIRECT}
 
@@ -504,9 +577,9 @@ def merge_sql(target: str) -> str:
     return path.read_text()
 
 
-def parse_files(batch: list[Delivery], archive_dir: Path, on_disk: bool = False) -> ParsedBatch:
+def parse_files(batch: list[Delivery], archive_dir: Path) -> ParsedBatch:
     """A batch's files parsed into COPY text per target and rejects, nothing validated or written yet."""
-    work = ParsedBatch(batch, [s.name for s in batch[0].match.stream.outputs], on_disk=on_disk)
+    work = ParsedBatch(batch, [s.name for s in batch[0].match.stream.outputs])
     try:
         rest = batch
         if len(batch) >= BLOCK_FILES and hasattr(batch[0].match.stream, "read_block"):
@@ -585,7 +658,7 @@ def _write_block(work: ParsedBatch, batch: list[Delivery], start: int, block: Bl
     direct = DIRECT.get(target)
     if direct is not None:  # in the table's key order (see Seen)
         block = by_key(block, [names.index(c) for c in direct.key])
-    work.spools[target].write_text(block_text(block, [d.file_id for d in batch]), block.rows)
+    work.spools[target].write_block(block, [d.file_id for d in batch])
     per_file = np.bincount(block.file_of, minlength=len(batch))
     for i, info in block.infos.items():
         work.parsed[batch[i].file_id] = (int(per_file[i]), 0, info)

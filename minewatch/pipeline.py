@@ -30,6 +30,10 @@ Progress = Callable[[int, int, str], None]  # (files done, files in all, what is
 REGISTER_FILES = 1000  # landing files archived and entered in the ledger per transaction (one flush to disk each)
 ANALYZE_AFTER_ROWS = 10_000  # a load that changed a core table by this many rows refreshes its statistics
 REGISTER_AHEAD = 2  # chunks registered ahead of the one being loaded, in a large run (see ingest)
+CHECKING = 2  # batches parsed and with the checker process at most (each holds its COPY text)
+# how long the main thread waits for the checker's next verdict at a phase's end before it registers a
+# chunk of files meanwhile (a chunk takes a few tenths of a second; a small batch's verdict less)
+VERDICT_WAIT_S = 0.1
 
 
 class LandingError(Exception):
@@ -115,7 +119,7 @@ def ingest(conn, settings: Settings, paths: list[Path], progress: Progress | Non
         done = Outcome()
         parts.append(done)
         try:  # parsed here (in bulk where the stream can), validated by the checker process if there is one
-            work = parse_files(batch, settings.archive_dir, on_disk=True) if checker else path_.parse(batch)
+            work = parse_files(batch, settings.archive_dir) if checker else path_.parse(batch)
             give_back_memory()
         except Exception as exc:  # noqa: BLE001 - e.g. a bad batch of several files: retried in halves
             hand_over(done, batch, None, exc)
@@ -141,7 +145,10 @@ def ingest(conn, settings: Settings, paths: list[Path], progress: Progress | Non
                 return
             hand_over(done, batch, work, None)
             return
-        while len(waiting) > 3:  # at most three batches with the checker: memory stays bounded
+        # a batch goes to the committer as soon as its verdict is in and the committer has room for it (the
+        # server starts on the first batch while later ones are parsed); at most CHECKING batches wait for
+        # the checker: memory stays bounded
+        while waiting and (len(waiting) > CHECKING or (waiting[0][3].ready() and committer.has_room())):
             finish(*waiting.popleft())
 
     def settle() -> None:
@@ -150,7 +157,7 @@ def ingest(conn, settings: Settings, paths: list[Path], progress: Progress | Non
         While the checker process has not answered yet, register the next chunk of files meanwhile.
         """
         while waiting:
-            if not waiting[0][3].ready() and register_next():
+            if not waiting[0][3].ready(timeout=VERDICT_WAIT_S) and register_next():
                 continue
             finish(*waiting.popleft())
         if committer is not None:
@@ -253,8 +260,9 @@ class Checker:
     It validates batches while this process registers and parses the next, so Python's work is
     shared between two processes (Great Expectations' fixed cost per suite run is most of it).
 
-    A job is a batch's deliveries, the names of its spool files (made `on_disk`, flushed, still
-    owned by this process), what each file gave and the blocks of a bulk read; the answer is the
+    A job is a batch's deliveries, the names of the spool files it needs (`Spool.handed`: the
+    targets with no block, and the rejects; still owned by this process), what each file gave
+    and the blocks of a bulk read; the answer is the
     validation verdict. Both travel as pickle files in the temporary folder, their names one line
     each over the process's stdin and stdout, so neither side can block the other on a full pipe.
     Answers come in job order.
@@ -268,9 +276,9 @@ class Checker:
         self.answers = selectors.DefaultSelector()  # to ask whether an answer is there without waiting
         self.answers.register(self.proc.stdout, selectors.EVENT_READ)
 
-    def ready(self) -> bool:
-        """Whether the next answer can be read without waiting."""
-        return bool(self.answers.select(timeout=0))
+    def ready(self, timeout: float = 0) -> bool:
+        """Whether the next answer can be read without waiting (after waiting up to `timeout` seconds for it)."""
+        return bool(self.answers.select(timeout=timeout))
 
     @classmethod
     def start(cls, settings: Settings) -> Checker | None:
@@ -282,7 +290,10 @@ class Checker:
 
     def submit(self, batch: list[Delivery], work: ParsedBatch) -> CheckedLater:
         """Validate a parsed batch."""
-        job = (batch, {t: s.handed() for t, s in work.spools.items()}, work.rejects.handed(), work.parsed, work.blocks)
+        # a target the batch's blocks hold, or a spool with no rows, needs no text: no file is written for it
+        spools = {t: s.handed() if t not in work.blocks and s.rows else (None, s.rows) for t, s in work.spools.items()}
+        rejects = work.rejects.handed() if work.rejects.rows else (None, 0)
+        job = (batch, spools, rejects, work.parsed, work.blocks)
         self.proc.stdin.write(_dump(job) + "\n")
         self.proc.stdin.flush()
         return CheckedLater(self)
@@ -317,9 +328,9 @@ class CheckedLater:
     def __init__(self, checker: Checker):
         self.checker = checker
 
-    def ready(self) -> bool:
+    def ready(self, timeout: float = 0) -> bool:
         """Whether the answer is there (asked of the oldest job only: answers come in order)."""
-        return self.checker.ready()
+        return self.checker.ready(timeout)
 
     def result(self):
         return self.checker._next()
@@ -415,7 +426,7 @@ class Committer:
 
     def __init__(self, conn2, settings: Settings):
         self.path = LoadPath(conn2, settings)
-        self.jobs: queue.Queue = queue.Queue(maxsize=2)  # two batches wait while another commits: memory stays bounded
+        self.jobs: queue.Queue = queue.Queue(maxsize=1)  # one batch waits while another commits: memory stays bounded
         self.crash: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="minewatch-commit", daemon=True)
         self.thread.start()
@@ -431,6 +442,10 @@ class Committer:
         """Commit a parsed batch (or retry a batch whose parse failed) and put what happened into `done`."""
         self._check()
         self.jobs.put((done, work, batch, failure))
+
+    def has_room(self) -> bool:
+        """Whether `submit` would return at once."""
+        return not self.jobs.full()
 
     def wait(self) -> None:
         """Return when every submitted batch is committed."""

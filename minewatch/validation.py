@@ -179,7 +179,9 @@ def block_frame(block: Block, file_ids: list[int], columns: list[tuple[str, str]
     """The frame `frame` reads from a Block's COPY text, built from the block's columns: no text parsed.
 
     Each column's distinct values are converted once and taken per row by their codes; above
-    MAX_ROWS rows the same 1-in-k sample of rows as `frame` takes.
+    MAX_ROWS rows the same 1-in-k sample of rows as `frame` takes. Text columns are categorical
+    (the same values; what the suites do with them, such as finding repeated keys or each
+    point's sensor type, then works on the codes instead of hashing every row's string).
     """
     import numpy as np
     import pandas as pd
@@ -202,8 +204,12 @@ def block_frame(block: Block, file_ids: list[int], columns: list[tuple[str, str]
             data[name] = _times_by_code(codes, texts, pg_type, pd.RangeIndex(len(codes))).array
         elif pg_type == "boolean":
             data[name] = np.array([np.nan if v is None else bool(v) for v in values], dtype=object)[codes]
-        else:  # text as COPY writes it, escapes and all, like `frame`
-            data[name] = np.array([np.nan if v is None else _copy_text(v) for v in values], dtype=object)[codes]
+        else:  # text as COPY writes it, escapes and all, like `frame`; as categories: each distinct text once
+            uniques, remap = {}, np.empty(len(values) + 1, dtype=np.int32)
+            for k, v in enumerate(values):
+                remap[k] = -1 if v is None else uniques.setdefault(_copy_text(v), len(uniques))
+            remap[-1] = -1
+            data[name] = pd.Categorical.from_codes(remap[codes], categories=list(uniques))
     df = pd.DataFrame(data, copy=False)  # the arrays are ours: no second copy of every column
     df["type_errors"] = np.zeros(len(df), dtype="int64")
     return df
@@ -242,18 +248,14 @@ def _read(spool: Spool, names: list[str], dtype) -> pd.DataFrame:
     options = dict(sep="\t", header=None, names=names, dtype=dtype, na_values=["\\N"], keep_default_na=False,
                    quoting=csv.QUOTE_NONE, encoding="utf-8", engine="c")
     step = -(-spool.rows // MAX_ROWS)
-    spool.buf.seek(0)
-    try:
-        if step <= 1:
-            return pd.read_csv(spool.buf, **options)
-        chunk, kept, seen = step * 50_000, [], 0
-        for part in pd.read_csv(spool.buf, chunksize=chunk, **options):
-            kept.append(part.iloc[(-seen) % step::step])
-            seen += len(part)
-        log.info("validating a 1-in-%d sample of %d records", step, spool.rows)
-        return pd.concat(kept, ignore_index=True)
-    finally:
-        spool.buf.seek(0, os.SEEK_END)
+    if step <= 1:
+        return pd.read_csv(spool.reader(), **options)
+    chunk, kept, seen = step * 50_000, [], 0
+    for part in pd.read_csv(spool.reader(), chunksize=chunk, **options):
+        kept.append(part.iloc[(-seen) % step::step])
+        seen += len(part)
+    log.info("validating a 1-in-%d sample of %d records", step, spool.rows)
+    return pd.concat(kept, ignore_index=True)
 
 
 def _times(text: pd.Series, pg_type: str) -> pd.Series:

@@ -58,11 +58,12 @@ def test_remembered_texts_keep_minus_zero_and_other_types_apart():
     assert encode("", 4, (1.0, 1)) == "4\t1.0\t1\n"
 
 
-def test_an_on_disk_spool_is_read_by_another_process_by_name_and_removed_by_its_maker():
+def test_a_spool_is_handed_over_as_a_named_copy_which_its_maker_removes():
     import os
 
-    spool = Spool(on_disk=True)
+    spool = Spool()
     spool.write("1\t1\t", ("a", 1))
+    assert spool.path is None  # nothing on disk until another process needs it
     path, rows = pickle.loads(pickle.dumps(spool.handed()))  # noqa: S301 - what crosses the process boundary
     other = Spool.reading(path, rows)
     assert other.rows == 1 and other.buf.tell() == len(b"1\t1\ta\t1\n")  # at its end, like a spool being written
@@ -70,10 +71,52 @@ def test_an_on_disk_spool_is_read_by_another_process_by_name_and_removed_by_its_
     assert other.buf.read() == b"1\t1\ta\t1\n"
     other.close()
     assert os.path.exists(path)  # the reader leaves it
+    assert spool.reader().read() == b"1\t1\ta\t1\n"  # the maker still has its own text, for the COPY
     spool.close()
     assert not os.path.exists(path)  # the maker removes it
-    with pytest.raises(TypeError):
-        Spool().handed()
+    empty = Spool.reading(None, 5)  # rows the reader has another way (a bulk read's block): no text
+    assert empty.rows == 5 and empty.buf.tell() == 0
+
+
+def _two_file_block():
+    import numpy as np
+
+    from schemas import Block
+
+    at = datetime(2026, 3, 18, 8, 0, tzinfo=CN)
+    return Block("safety_readings", {0: None, 1: None}, np.array([0, 0, 1], dtype=np.int32),
+                 np.array([1, 2, 1], dtype=np.int32),
+                 ((np.zeros(3, dtype=np.int32), [MINE]), (np.array([0, 1, 0], dtype=np.int32), ["A", "B"]),
+                  (np.zeros(3, dtype=np.int32), [at]), (np.array([0, 1, 2], dtype=np.int32), [0.5, None, 2.0]),
+                  (np.zeros(3, dtype=np.int32), [0]), (np.zeros(3, dtype=np.int32), [0]),
+                  (np.zeros(3, dtype=np.int32), ["national"])))
+
+
+def test_a_spool_keeps_a_block_compact_and_reads_it_as_the_copy_text_of_its_rows_then_its_lines():
+    block = _two_file_block()
+    spool = Spool()
+    spool.write_block(block, [70, 71])
+    mark = spool.mark()
+    spool.write("72\t1\t", (MINE, "C", datetime(2026, 3, 18, 8, 0, tzinfo=CN), 1.0, 0, 0, "national"))
+    kept = spool.blocks[0][0]
+    assert [kept.file_of.dtype.itemsize, *(codes.dtype.itemsize for codes, _ in kept.columns)] == [1] * 8
+    time = "2026-03-18T08:00:00+08:00"
+    lines = [f"70\t1\t{MINE}\tA\t{time}\t0.5\t0\t0\tnational", f"70\t2\t{MINE}\tB\t{time}\t\\N\t0\t0\tnational",
+             f"71\t1\t{MINE}\tA\t{time}\t2.0\t0\t0\tnational", f"72\t1\t{MINE}\tC\t{time}\t1.0\t0\t0\tnational"]
+    assert (spool.rows, spool.reader().read().decode()) == (4, "".join(f"{x}\n" for x in lines))
+    source, got = spool.reader(["national"]), b""
+    while piece := source.read(5):  # as the COPY reads it, in chunks, without the last column
+        got += piece
+    assert got.decode() == "".join(x.rsplit("\t", 1)[0] + "\n" for x in lines)
+    with pytest.raises(ValueError):
+        spool.write_block(block, [70, 71])  # after a text line: blocks come first
+    spool.rewind_to(mark)  # a file's lines taken back; the block stays
+    assert (spool.rows, spool.reader().read().decode().count("\n")) == (3, 3)
+    with pytest.raises(ValueError):
+        spool.rewind_to((0, 1))
+    spool.rewind_to((0, 0))
+    assert (spool.rows, spool.reader().read()) == (0, b"")
+    spool.close()
 
 
 @pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
@@ -98,9 +141,8 @@ def test_readings_are_spooled_cycle_by_cycle_and_a_file_can_be_taken_back():
     assert seen.held == 4
     spool = Spool()
     seen.write(spool)
-    spool.buf.seek(0)
     # the earlier cycle first (the key's order, mine then time), each as its file lists its points
-    assert [line.split("\t")[:4:3] for line in spool.buf.read().decode().splitlines()] == [
+    assert [line.split("\t")[:4:3] for line in spool.reader().read().decode().splitlines()] == [
         ["2", "B"], ["2", "A"], ["1", "B"], ["1", "A"]]
     assert seen.times == {t1, t2} and not seen.lines
 
