@@ -390,7 +390,7 @@ class _SpoolText:
     def __init__(self, spool: Spool, drop_last: list[str]):
         self.spool = spool
         self.chunks = self._chunks(drop_last)
-        self.pending = b""
+        self.pending, self.at = b"", 0  # text made and not read yet: pending[at:]
 
     def _chunks(self, drop_last: list[str]) -> Iterator[bytes]:
         for block, file_ids in self.spool.blocks:
@@ -407,13 +407,15 @@ class _SpoolText:
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
-            return self.pending + b"".join(self.chunks)
-        while len(self.pending) < size:
+            out, self.pending, self.at = self.pending[self.at:] + b"".join(self.chunks), b"", 0
+            return out
+        while len(self.pending) - self.at < size:
             more = next(self.chunks, b"")
             if not more:
                 break
-            self.pending += more
-        out, self.pending = self.pending[:size], self.pending[size:]
+            self.pending, self.at = self.pending[self.at:] + more, 0
+        out = self.pending[self.at:self.at + size]  # each byte copied once more, not once per read
+        self.at += len(out)
         return out
 
 
@@ -786,6 +788,28 @@ def _parse_file(d: Delivery, work: ParsedBatch, archive_dir: Path) -> None:
     work.parsed[d.file_id] = (good, bad, info)
 
 
+Archived = tuple[str, str, int, str, "Match | None"]  # a delivery's place found, base name, size, sha256, match
+
+
+def archived(archive_dir: Path, paths: list[Path], outcome: Outcome) -> list[Archived]:
+    """Landing files' bytes kept in the archive (not yet made durable: see `archive.sync`), for `LoadPath.enter`.
+
+    A file that cannot be read is left in place and said in `outcome`. No database is touched:
+    the pipeline archives the next files in a thread while this one loads.
+    """
+    seen = []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            outcome.files["unreadable"] += 1
+            outcome.problems.append(f"{path}: cannot be read ({exc.strerror or exc}); left in place")
+            continue
+        sha256, _ = archive.store(archive_dir, data, durable=False)
+        seen.append((str(path), path.name, len(data), sha256, match(path.name)))
+    return seen
+
+
 class LoadPath:
     """Ledger, archive, staging, merge and quarantine over one warehouse connection."""
 
@@ -804,17 +828,7 @@ class LoadPath:
         One transaction and one durable flush of the archive for the whole list: the
         bytes are safe before the ledger says they were received.
         """
-        seen = []  # (where found, base name, size, sha256, match)
-        for path in paths:
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                outcome.files["unreadable"] += 1
-                outcome.problems.append(f"{path}: cannot be read ({exc.strerror or exc}); left in place")
-                continue
-            sha256, _ = archive.store(self.settings.archive_dir, data, durable=False)
-            seen.append((str(path), path.name, len(data), sha256, match(path.name)))
-        return self._enter(seen, outcome)
+        return self.enter(archived(self.settings.archive_dir, paths, outcome), outcome)
 
     def register_bytes(self, origin: str, name: str, data: bytes, outcome: Outcome) -> Delivery | None:
         """Enter bytes that came from elsewhere than a landing folder (a vendor API page) like a file.
@@ -824,14 +838,15 @@ class LoadPath:
         `connectors.catalog`, which says how to read them (and lets quarantine re-read them).
         """
         sha256, _ = archive.store(self.settings.archive_dir, data, durable=False)
-        deliveries = self._enter([(origin, name, len(data), sha256, match(name))], outcome)
+        deliveries = self.enter([(origin, name, len(data), sha256, match(name))], outcome)
         return deliveries[0] if deliveries else None
 
-    def _enter(self, seen: list[tuple[str, str, int, str, Match | None]], outcome: Outcome) -> list[Delivery]:
-        """Ledger rows for archived deliveries (made durable first); the ones to be loaded."""
+    def enter(self, seen: list[Archived], outcome: Outcome, synced: bool = False) -> list[Delivery]:
+        """Ledger rows for archived deliveries (made durable first, unless `synced` says they are); the ones to load."""
         if not seen:
             return []
-        archive.sync()
+        if not synced:
+            archive.sync()
         deliveries = []
         with self.conn, self.conn.cursor() as cur:
             cur.execute(

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from connectors.catalog import match
 from minewatch.config import Settings, load_settings
-from minewatch.load import Delivery, LoadPath, Outcome, ParsedBatch, apply_verdict, parse_files
+from minewatch import archive
+from minewatch.load import Delivery, LoadPath, Outcome, ParsedBatch, apply_verdict, archived, parse_files
 from minewatch.warehouse import connect, ensure_upgraded, resolve_url
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ Progress = Callable[[int, int, str], None]  # (files done, files in all, what is
 REGISTER_FILES = 1000  # landing files archived and entered in the ledger per transaction (one flush to disk each)
 ANALYZE_AFTER_ROWS = 10_000  # a load that changed a core table by this many rows refreshes its statistics
 REGISTER_AHEAD = 2  # chunks registered ahead of the one being loaded, in a large run (see ingest)
+ARCHIVE_AHEAD = 2  # chunks archived (read, hashed, stored, flushed) ahead of the last one registered (Archiver)
 CHECKING = 2  # batches parsed and with the checker process at most (each holds its COPY text)
 # how long the main thread waits for the checker's next verdict at a phase's end before it registers a
 # chunk of files meanwhile (a chunk takes a few tenths of a second; a small batch's verdict less)
@@ -145,21 +147,29 @@ def ingest(conn, settings: Settings, paths: list[Path], progress: Progress | Non
                 return
             hand_over(done, batch, work, None)
             return
-        # a batch goes to the committer as soon as its verdict is in and the committer has room for it (the
-        # server starts on the first batch while later ones are parsed); at most CHECKING batches wait for
-        # the checker: memory stays bounded
-        while waiting and (len(waiting) > CHECKING or (waiting[0][3].ready() and committer.has_room())):
+        while len(waiting) > CHECKING:  # at most CHECKING batches wait for the checker: memory stays bounded
+            finish_oldest()
+        pass_on()
+
+    def finish_oldest() -> None:
+        """Finish the oldest batch with the checker; while its verdict is not in, register the next chunks meanwhile.
+
+        (The checker's first verdict waits for Great Expectations to be imported: seconds in
+        which this thread registers files instead of waiting.)
+        """
+        while not waiting[0][3].ready(timeout=VERDICT_WAIT_S) and register_next(wait=False):
+            pass
+        finish(*waiting.popleft())
+
+    def pass_on() -> None:
+        """Hand each batch whose verdict is in to the committer while it has room (it never waits for work)."""
+        while waiting and waiting[0][3].ready() and committer.has_room():
             finish(*waiting.popleft())
 
     def settle() -> None:
-        """Wait until every batch handed over is committed: the next phase's files may refer to them.
-
-        While the checker process has not answered yet, register the next chunk of files meanwhile.
-        """
+        """Wait until every batch handed over is committed: the next phase's files may refer to them."""
         while waiting:
-            if not waiting[0][3].ready(timeout=VERDICT_WAIT_S) and register_next():
-                continue
-            finish(*waiting.popleft())
+            finish_oldest()
         if committer is not None:
             committer.wait()
 
@@ -180,23 +190,25 @@ def ingest(conn, settings: Settings, paths: list[Path], progress: Progress | Non
     ready: deque[tuple[list[Path], list[Delivery]]] = deque()  # chunks registered, not yet batched
     registered_chunks = 0
 
-    def register_next() -> bool:
-        """Archive and register the next chunk of files; False when none is left."""
+    archiver = Archiver(settings.archive_dir, chunks)
+
+    def register_next(wait: bool = True) -> bool:
+        """Enter the next chunk of files in the ledger; False when none is left (or, unless `wait`, none archived yet)."""
         nonlocal registered_chunks
-        if registered_chunks >= len(chunks):
+        if registered_chunks >= len(chunks) or not (wait or archiver.has(registered_chunks)):
             return False
         part = chunks[registered_chunks]
-        registered = Outcome()
+        seen, registered = archiver.take(registered_chunks)
         parts.append(registered)
-        ready.append((part, path_.register(part, registered)))
+        ready.append((part, path_.enter(seen, registered, synced=True)))
         registered_chunks += 1
         return True
 
     try:
         done_files = 0
         for _ in chunks:
-            while len(ready) <= ahead and register_next():
-                pass
+            while len(ready) <= ahead and register_next(wait=not ready):
+                pass_on()
             part, deliveries = ready.popleft()
             for delivery in deliveries:
                 if phase is not None and delivery.match.phase != phase:
@@ -212,6 +224,7 @@ def ingest(conn, settings: Settings, paths: list[Path], progress: Progress | Non
                 progress(done_files, total, part[-1].name)
         flush_all()
     finally:
+        archiver.close()
         while waiting:  # the run failed: nothing more is committed
             pending = waiting.popleft()[2]
             if pending is not None:
@@ -248,6 +261,68 @@ def _second_connection(conn, settings: Settings, name: str):
         other.close()  # the caller's connection is not the configured warehouse's
         return None
     return other
+
+
+class Archiver:
+    """Archives the run's chunks of landing files in a thread, in order, ahead of the loader.
+
+    For each chunk: every file read, hashed and kept in the archive, then one flush to disk
+    (`archive.sync`); `take` hands the chunk over for its ledger rows (`LoadPath.enter`). The
+    reading, hashing and waiting for the disk happen while the loader parses and commits the
+    chunks before; at most ARCHIVE_AHEAD chunks are archived beyond the last one taken.
+    """
+
+    def __init__(self, archive_dir: Path, chunks: list[list[Path]]):
+        self.archive_dir, self.chunks = archive_dir, chunks
+        self.done: dict[int, tuple[list, Outcome, BaseException | None]] = {}
+        self.taken = 0
+        self.stopped = False
+        self.changed = threading.Condition()
+        self.thread = threading.Thread(target=self._run, name="minewatch-archive", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        for k, part in enumerate(self.chunks):
+            with self.changed:
+                while k > self.taken + ARCHIVE_AHEAD and not self.stopped:
+                    self.changed.wait()
+                if self.stopped:
+                    return
+            outcome, seen, failure = Outcome(), [], None
+            try:
+                seen = archived(self.archive_dir, part, outcome)
+                if seen:
+                    archive.sync()
+            except BaseException as exc:  # noqa: BLE001 - raised in the loader's thread by take()
+                failure = exc
+            with self.changed:
+                self.done[k] = (seen, outcome, failure)
+                self.changed.notify_all()
+            if failure is not None:
+                return
+
+    def has(self, k: int) -> bool:
+        """Whether chunk k is archived (or failed): `take` would not wait."""
+        with self.changed:
+            return k in self.done
+
+    def take(self, k: int) -> tuple[list, Outcome]:
+        """Chunk k archived and durable: its (place, name, size, sha256, match) list, and its unreadable files."""
+        with self.changed:
+            while k not in self.done:
+                self.changed.wait()
+            seen, outcome, failure = self.done.pop(k)
+            self.taken = k + 1
+            self.changed.notify_all()
+        if failure is not None:
+            raise failure
+        return seen, outcome
+
+    def close(self) -> None:
+        with self.changed:
+            self.stopped = True
+            self.changed.notify_all()
+        self.thread.join()
 
 
 class CheckFailed(Exception):

@@ -244,3 +244,35 @@ def test_a_large_load_leaves_fresh_statistics_for_detection(db, landing, monkeyp
                              WHERE relname = 'safety_reading_p20260318' AND last_analyze IS NOT NULL""")
     assert analyzed == [("safety_reading_p20260318",)]
     assert query(db, "SELECT reltuples FROM pg_class WHERE relname = 'safety_reading_p20260318'") == [(60.0,)]
+
+
+def test_files_are_archived_chunk_by_chunk_ahead_and_a_vanished_one_is_said_not_skipped(db, landing, monkeypatch):
+    from minewatch.config import load_settings
+    from minewatch.pipeline import ingest, landing_files
+
+    monkeypatch.setattr(pipeline, "REGISTER_FILES", 2)  # six chunks: the archiver runs ahead of the loader
+    for i in range(9):
+        at = T0 + timedelta(seconds=10 * i)
+        (landing / name(at)).write_bytes(cycle(at, 0.1 + i / 100))
+    paths = landing_files(landing.parent)
+    gone = paths[5]
+    gone.unlink()  # listed, then taken away before it was read
+    outcome = ingest(db, load_settings(), paths)
+    assert outcome.files["unreadable"] == 1
+    assert any(str(gone) in p and "cannot be read" in p for p in outcome.problems)
+    assert outcome.files["loaded"] == 9
+    assert query(db, "SELECT count(*) FROM core.safety_reading") == [(8 * len(POINTS),)]
+    assert query(db, "SELECT count(*) FROM ledger.file") == [(9,)]
+
+
+def test_a_failure_to_archive_reaches_the_loader_as_itself(tmp_path):
+    blocked = tmp_path / "archive"
+    blocked.write_text("a file where the archive's folder should be")
+    source = tmp_path / "a.txt"
+    source.write_bytes(b"x")
+    archiver = pipeline.Archiver(blocked, [[source], [source]])
+    try:
+        with pytest.raises(OSError):
+            archiver.take(0)
+    finally:
+        archiver.close()
