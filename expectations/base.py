@@ -27,6 +27,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 import great_expectations as gx  # noqa: E402
 import great_expectations.expectations as gxe  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from schemas.base import RecordSchema  # noqa: E402
@@ -75,6 +76,32 @@ def add_ahead(df: pd.DataFrame, facts: Facts, *columns: str) -> pd.DataFrame:
     return df
 
 
+_FOLD_AT = 2**62  # a row's folded code stays below this (int64)
+
+
+def _repeated(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """1 where the row's values in these columns occurred in an earlier row (missing equals missing), else 0.
+
+    What `DataFrame.duplicated` says, from each column's codes (a categorical column's own) folded
+    into one integer per row: no copy of the columns, no hashing of text per row.
+    """
+    ids = np.zeros(len(df), dtype=np.int64)
+    size = 1
+    for c in columns:
+        col = df[c]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            codes, n = col.cat.codes.to_numpy(), len(col.cat.categories)
+        else:
+            codes, uniques = pd.factorize(col)
+            n = len(uniques)
+        if size * (n + 1) >= _FOLD_AT:  # refold what came so far into as few codes as it needs
+            ids, folded = pd.factorize(ids)
+            size = len(folded)
+        ids = ids * (n + 1) + (codes.astype(np.int64) + 1)  # missing (-1) is a value of its own: 0
+        size *= n + 1
+    return pd.Series(ids).duplicated().to_numpy().astype(np.int8)
+
+
 @dataclass
 class TableSuite:
     """The expectations of one canonical table, `<feed>.<table>`."""
@@ -109,8 +136,11 @@ class TableSuite:
     def keyed(self, df: pd.DataFrame) -> pd.DataFrame:
         """Add `key_missing` (key columns without a value) and `key_repeated` (the key seen before in its file)."""
         key = list(self.schema.key)
-        df["key_missing"] = df[key].isna().sum(axis=1).astype("int64")
-        df["key_repeated"] = df.duplicated(["file_id", *key]).astype("int64")
+        missing = np.zeros(len(df), dtype=np.int8)
+        for c in key:
+            missing += df[c].isna().to_numpy()
+        df["key_missing"] = missing
+        df["key_repeated"] = _repeated(df, ["file_id", *key])
         return df
 
     def build(self) -> gx.ExpectationSuite:

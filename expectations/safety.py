@@ -138,34 +138,41 @@ def _point_types(df: pd.DataFrame, facts: Facts) -> dict[str, str | None]:
 def _readings_prepare(df: pd.DataFrame, facts: Facts) -> pd.DataFrame:
     codes, uniques = pd.factorize(df["point_code"])
     types = _point_types(df, facts)
-    per_point = [types.get(p) for p in uniques]
-    kinds = np.array([b4(t).kind if t else "unknown" for t in per_point] + ["unknown"], dtype=object)
-    quantities = [ANALOG.get(t) if t else None for t in per_point] + [None]
-    names = np.array([q.name if q else None for q in quantities], dtype=object)
+    per_point = [types.get(p) for p in uniques] + [None]  # code -1 (no point) picks the trailing None
+    quantities = [ANALOG.get(t) if t else None for t in per_point]
     none = (np.nan, np.nan)
     bounds = np.array([[*(q.physical if q else none), *(q.plausible if q and q.plausible else none)]
                        for q in quantities], dtype="float64")
-    sensor = np.array(per_point + [None], dtype=object)[codes]  # code -1 (no point) picks the trailing None
-    kind = kinds[codes]
+
+    def per_row(values: list) -> np.ndarray:
+        return np.array(values)[codes]
+
+    def categories(values: list[str | None]) -> pd.Categorical:
+        """Per row, as categories (a code a row, each text once), in their sorted order."""
+        names = sorted({v for v in values if v is not None})
+        at = {v: k for k, v in enumerate(names)}
+        return pd.Categorical.from_codes(per_row([at.get(v, -1) for v in values]), categories=names)
+
+    kind = [b4(t).kind if t else "unknown" for t in per_point]
     cond = df["conditions"].fillna(0).astype("int64")
     measured = df["value"].notna() & ((cond & (FAULT | SWITCHED_OFF)) == 0)
     value = df["value"].where(measured)
-    df["sensor_type"] = sensor
-    df["quantity"] = pd.Series(names[codes], index=df.index).where(measured)
-    df["analog_value"] = value.where(kind == "analog")
-    df["switch_state"] = value.where(kind == "switch")
-    lo, hi, plo, phi = (bounds[codes, i] for i in range(4))
+    df["sensor_type"] = categories(per_point)
+    df["quantity"] = pd.Series(categories([q.name if q else None for q in quantities]), index=df.index).where(measured)
+    df["analog_value"] = value.where(per_row([k == "analog" for k in kind]))
+    df["switch_state"] = value.where(per_row([k == "switch" for k in kind]))
     v = value.to_numpy()
     known = df["quantity"].notna().to_numpy()
     with np.errstate(invalid="ignore"):
-        physical = np.where(known, (v < lo) | (v > hi), np.nan)
-        plausible = np.where(known & ~np.isnan(plo), (v < plo) | (v > phi), np.nan)
-    is_methane = (sensor == "0001") & known
+        physical = np.where(known, (v < bounds[codes, 0]) | (v > bounds[codes, 1]), np.nan)
+        plausible = np.where(known & ~np.isnan(bounds[codes, 2]), (v < bounds[codes, 2]) | (v > bounds[codes, 3]),
+                             np.nan)
     df["physical_outside"] = physical
-    df["methane_implausible"] = np.where(is_methane, plausible, np.nan)
-    warn = np.array([bool(q and q.plausible and q.plausible_severity == WARNING) for q in quantities])[codes]
+    df["methane_implausible"] = np.where(per_row([t == "0001" for t in per_point]) & known, plausible, np.nan)
+    warn = per_row([bool(q and q.plausible and q.plausible_severity == WARNING) for q in quantities])
     df["implausible"] = np.where(warn & known, plausible, np.nan)
-    by_quantity = df.groupby("quantity", dropna=True, sort=False)
+    del physical, plausible, warn, v, known, value, measured
+    by_quantity = df.groupby("quantity", dropna=True, sort=False, observed=True)
     for flag in ("physical_outside", "methane_implausible", "implausible"):
         df[f"{flag}_share"] = by_quantity[flag].transform("mean") if len(by_quantity) else np.nan
     has = df["conditions"].notna()

@@ -10,7 +10,7 @@
 | MINEWATCH_STATEMENT_TIMEOUT_S | statement_timeout of every warehouse session | 600 |
 | MINEWATCH_RETENTION_DAYS | drop safety readings partitions (whole China-local days) older than this after each ingest; unset = keep all | unset |
 | MINEWATCH_BATCH_FILES | at most this many landing files of one mine and kind load in one transaction | 5000 |
-| MINEWATCH_BATCH_MB | ... and at most about this many megabytes of them (validated and COPYed together) | 16 |
+| MINEWATCH_BATCH_MB | ... and at most about this many megabytes of them (validated and COPYed together) | 24 |
 | MINEWATCH_OVERLAP | commit each batch on a second connection while the next one is parsed (`0`: one thread) | 1 |
 | MINEWATCH_VALIDATE | run the expectation suites between parsing and committing (`0` turns them off) | 1 |
 | MINEWATCH_DATA_DOCS | where `minewatch quality docs` writes Data Docs | `$MINEWATCH_HOME/data_docs` |
@@ -62,7 +62,7 @@ class Settings:
     stale_after_s: float
     statement_timeout_s: float
     batch_files: int
-    batch_bytes: int = 16 * 1024 * 1024
+    batch_bytes: int = 24 * 1024 * 1024
     validate: bool = True
     overlap: bool = True
     data_docs_dir: Path | None = None
@@ -95,7 +95,7 @@ def load_settings() -> Settings:
         stale_after_s=_float("MINEWATCH_STALE_AFTER_S", 900.0),
         statement_timeout_s=_float("MINEWATCH_STATEMENT_TIMEOUT_S", 600.0),
         batch_files=int(_float("MINEWATCH_BATCH_FILES", 5000)),
-        batch_bytes=int(_float("MINEWATCH_BATCH_MB", 16) * 1024 * 1024),
+        batch_bytes=int(_float("MINEWATCH_BATCH_MB", 24) * 1024 * 1024),
         retention_days=_float("MINEWATCH_RETENTION_DAYS", 0.0) or None,
         validate=_flag("MINEWATCH_VALIDATE"),
         overlap=_flag("MINEWATCH_OVERLAP"),

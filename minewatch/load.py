@@ -240,7 +240,7 @@ def by_key(block: Block, columns: Iterable[int]) -> Block:
                  tuple((codes[order], values) for codes, values in block.columns))
 
 
-ASSEMBLE_ROWS = 65536  # lines built at once by _assemble (a few MB of work space)
+ASSEMBLE_ROWS = 16384  # lines built at once by _assemble (a few MB of work space)
 _FILL = 0xFF  # a byte UTF-8 text never holds: pads each value to its column's widest, then is dropped
 
 

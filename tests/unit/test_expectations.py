@@ -136,3 +136,23 @@ def test_a_huge_table_is_validated_on_a_systematic_sample(monkeypatch):
         spool.write(f"1\t{i}\t", (MINE, f"P{i}", datetime(2026, 3, 18, 8, 0, tzinfo=CN), float(i), 0, 0, "csv"))
     df = frame(spool, [(c.name, c.pg_type) for c in SCHEMAS["safety_readings"].columns])
     assert list(df["record_no"]) == list(range(1, 101, 10))
+
+
+def test_repeated_keys_are_what_pandas_calls_duplicated_whatever_the_column_types(monkeypatch):
+    import numpy as np
+    import pandas as pd
+
+    from expectations import base
+
+    t = pd.Timestamp("2026-03-18 08:00", tz="UTC")
+    df = pd.DataFrame({
+        "file_id": [1, 1, 1, 2, 1, 1, 1],
+        "point": pd.Categorical(["a", "a", None, "a", None, "b", "a"]),
+        "at": [t, t, t, t, t, pd.NaT, t + pd.Timedelta(seconds=10)],
+        "text": ["x", "x", "y", "x", "y", None, "x"],
+    })
+    expected = df.duplicated().to_numpy().astype(np.int8)
+    assert expected.tolist() == [0, 1, 0, 0, 1, 0, 0]
+    assert base._repeated(df, list(df.columns)).tolist() == expected.tolist()
+    monkeypatch.setattr(base, "_FOLD_AT", 4)  # codes refolded at every column: the same answer
+    assert base._repeated(df, list(df.columns)).tolist() == expected.tolist()
