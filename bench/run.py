@@ -158,7 +158,7 @@ def _cpu(pid: int) -> float:
 
 def _stages() -> dict:
     """Wrap the load path's stages to add up their wall time (and the committer backend's CPU)."""
-    from minewatch import load, pipeline
+    from minewatch import archive, load, pipeline
 
     spent: dict[str, float] = {}
 
@@ -174,10 +174,12 @@ def _stages() -> dict:
 
         setattr(owner, attr, wrapper)
 
-    timed(load.LoadPath, "register", "register_s (main thread: archive, hash, ledger)")
+    timed(pipeline, "archived", "archive_s (archive thread: read, hash, store the files, ahead of the loader)")
+    timed(archive, "sync", "archive_sync_s (archive thread: one flush to disk per chunk of files)")
+    timed(load.LoadPath, "enter", "enter_s (main thread: ledger rows of archived files)")
     timed(load.LoadPath, "validate", "validate_s (main thread: frames, expectation suites)")
     timed(load.LoadPath, "parse", "parse_and_validate_in_main_s (small runs: no checker process)")
-    timed(pipeline, "parse_files", "parse_s (main thread: files into sorted COPY text)")
+    timed(pipeline, "parse_files", "parse_s (main thread: files into blocks in the key's order)")
     timed(load.LoadPath, "commit", "commit_s (committer thread: COPY or stage+merge, ledger, results)")
     timed(load.LoadPath, "_copy_direct", "copy_direct_s (within commit: readings COPYed straight in)")
     timed(pipeline.CheckedLater, "result", "wait_for_checker_s (main thread waiting for the checker process)")

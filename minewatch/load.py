@@ -20,11 +20,12 @@
    expectation suites: a critical failure of a batch of several files is a
    failure (retried in halves); of one file, it holds the file whole in
    quarantine (`expectation_failed`). Results are kept in schema `quality`.
-4. The hot path (DIRECT, safety readings): a batch's lines are spooled sorted
-   by point, and when the warehouse says the merge would only insert (every
-   point defined, nothing stored in the batch's time span) they are COPYed
-   straight into the final table, inside a savepoint: a key twice in the batch
-   rolls back to it and the batch is staged and merged as above.
+4. The hot path (DIRECT, safety readings): a batch's rows are spooled in the
+   table's key order (a bulk read's as compact blocks, rendered as COPY text
+   while the server reads them), and when the warehouse says the merge would
+   only insert (every point defined, nothing stored in the batch's time span)
+   they are COPYed straight into the final table, inside a savepoint: a key
+   twice in the batch rolls back to it and the batch is staged and merged as above.
 
 `parse` and `commit` are the two halves of `load_batch`; minewatch.pipeline runs
 them apart (a committer thread on a second connection, a checker process for the

@@ -79,10 +79,11 @@ def ingest(conn, settings: Settings, paths: list[Path], progress: Progress | Non
     of a phase (reference data, definitions, facts) is loaded before the first file of the next phase.
 
     With MINEWATCH_OVERLAP (the default), a second connection commits each batch (COPY, merge,
-    ledger) while this thread registers and parses the next ones, and for a run of more than two
-    batches' worth of bytes a worker process (Checker) runs the expectation suites over every
-    batch and parses some of them: Python's work and the server's are spread over the machine's
-    cores. Batches commit in the same order either way, one transaction each.
+    ledger) while this thread parses the next ones, a thread archives the next chunks of files
+    (`Archiver`: read, hash, store, flush) while this one enters the chunks before in the ledger,
+    and for a run of more than two batches' worth of bytes a worker process (Checker) runs the
+    expectation suites over every batch: Python's work and the server's are spread over the
+    machine's cores. Batches commit in the same order either way, one transaction each.
     """
     path_ = LoadPath(conn, settings)
     committer = Committer.start(conn, settings) if settings.overlap else None
