@@ -215,7 +215,7 @@ class CdssStream(_NationalStream):
         import pandas as pd
 
         width = 7
-        bodies, infos, rows_in = [], {}, []
+        bodies, infos, rows_in, wrong_width = [], {}, [], []
         slow = []
         n = 0
         for i, (data, ctx) in enumerate(files):  # one file's bytes at a time (the caller may read them lazily)
@@ -231,6 +231,10 @@ class CdssStream(_NationalStream):
                 slow.append(i)
                 continue
             if records:
+                # exactly `width` fields in every record (pandas would pad or cut a record of another width)
+                raw = np.frombuffer(lines, dtype=np.uint8)
+                semicolons = np.searchsorted(np.flatnonzero(raw == 59), np.flatnonzero(raw == 10))
+                wrong_width.append(np.diff(semicolons, prepend=0) != width - 1)
                 bodies.append(lines)
                 rows_in.append(i)
             infos[i] = (info, records)
@@ -240,15 +244,9 @@ class CdssStream(_NationalStream):
         file_of = np.repeat(np.array(rows_in, dtype=np.int32), counts)
         first_row = np.cumsum(counts) - counts
         record_no = (np.arange(len(file_of), dtype=np.int64) - np.repeat(first_row, counts) + 1).astype(np.int32)
-        body = b"".join(bodies)
+        bad = np.concatenate(wrong_width)
+        columns = _tokenize(_Concatenated(bodies), width, (0, 3, 5, 6), len(file_of))
         del bodies
-        # exactly `width` fields in every record (pandas would pad or cut a record of another width)
-        raw = np.frombuffer(body, dtype=np.uint8)
-        semicolons = np.searchsorted(np.flatnonzero(raw == 59), np.flatnonzero(raw == 10))
-        bad = np.diff(semicolons, prepend=0) != width - 1
-        del raw, semicolons
-        columns = _tokenize(_Concatenated([body]), width, (0, 3, 5, 6), len(file_of))
-        del body
         if columns is None:  # cannot happen for lines split_networking accepted; never guess
             return None, list(range(n))
 

@@ -645,7 +645,7 @@ def _parse_block(batch: list[Delivery], work: ParsedBatch, archive_dir: Path) ->
             blocks.append(_write_block(work, batch, start, block))
         start = stop
     if blocks and not rest:  # every row of the batch came in bulk: validation builds its frame from them
-        work.blocks[blocks[0].target] = (concat_blocks(blocks), [d.file_id for d in batch])
+        work.blocks[blocks[0].target] = (compact(concat_blocks(blocks)), [d.file_id for d in batch])
     return [batch[i] for i in rest]
 
 
