@@ -100,7 +100,11 @@ def child(step: str, *args: str, env: dict) -> dict:
 
 
 class TreeMemory:
-    """The peak of this process's RSS plus its children's, sampled every 20 ms in a thread."""
+    """The peak of this process's RSS plus its children's, sampled every 20 ms in a thread.
+
+    The children (the checker process) are looked for every half second, their RSS read at
+    every sample: the sampling costs the measured process little.
+    """
 
     def __init__(self) -> None:
         self.peak = 0
@@ -134,10 +138,18 @@ class TreeMemory:
                 continue
         return out
 
+    RESCAN = 25  # samples between two looks for the children (a look lists every thread's children)
+
     def _run(self) -> None:
+        children: list[str] = []
+        n = 0
         while self.running:
-            total = self._rss(os.getpid()) + sum(self._rss(p) for p in self._children())
-            self.peak = max(self.peak, total)
+            sizes = [self._rss(p) for p in children]
+            if n % self.RESCAN == 0 or 0 in sizes:  # a child gone, or a new one perhaps
+                children = self._children()
+                sizes = [self._rss(p) for p in children]
+            n += 1
+            self.peak = max(self.peak, self._rss(os.getpid()) + sum(sizes))
             time.sleep(0.02)
 
     def stop(self) -> float:
