@@ -32,7 +32,7 @@ REGISTER_FILES = 1000  # landing files archived and entered in the ledger per tr
 ANALYZE_AFTER_ROWS = 10_000  # a load that changed a core table by this many rows refreshes its statistics
 REGISTER_AHEAD = 2  # chunks registered ahead of the one being loaded, in a large run (see ingest)
 ARCHIVE_AHEAD = 2  # chunks archived (read, hashed, stored, flushed) ahead of the last one registered (Archiver)
-CHECKING = 2  # batches parsed and with the checker process at most (each holds its COPY text)
+CHECKING = 2  # batches parsed and with the checker process at most (each holds its rows in memory)
 # how long the main thread waits for the checker's next verdict at a phase's end before it registers a
 # chunk of files meanwhile (a chunk takes a few tenths of a second; a small batch's verdict less)
 VERDICT_WAIT_S = 0.1
