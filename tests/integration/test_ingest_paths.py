@@ -276,3 +276,29 @@ def test_a_failure_to_archive_reaches_the_loader_as_itself(tmp_path):
             archiver.take(0)
     finally:
         archiver.close()
+
+
+def test_the_checker_process_answers_in_order_and_ends_cleanly_when_its_input_closes(db, landing):
+    from minewatch.config import load_settings
+    from minewatch.load import LoadPath, Outcome, parse_files
+
+    for i in range(2):
+        at = T0 + timedelta(seconds=10 * i)
+        (landing / name(at)).write_bytes(cycle(at, 0.1))
+    settings = load_settings()
+    path = LoadPath(db, settings)
+    deliveries = path.register(sorted(landing.iterdir()), Outcome())
+    path.load_batch([d for d in deliveries if "CDDY" in d.path])  # the points' definitions first
+    batches = [[d] for d in deliveries if "CDSS" in d.path]
+    checker = pipeline.Checker(settings)
+    try:
+        works = [parse_files(b, settings.archive_dir) for b in batches]
+        answers = [checker.submit(b, w) for b, w in zip(batches, works, strict=True)]
+        verdicts = [a.result() for a in answers]
+    finally:
+        checker.close()
+    assert [v.file_ids for v in verdicts] == [[b[0].file_id] for b in batches]  # one per job, in job order
+    assert all(not v.failed("critical") and not v.held for v in verdicts)
+    assert checker.proc.returncode == 0  # it ended by itself, not killed
+    for w in works:
+        w.close()
