@@ -447,9 +447,11 @@ def main() -> int:
         floor_x = results[1]["copy_floor_s"] / results[0]["copy_floor_s"] if results[0]["copy_floor_s"] else None
         growth = {"rows_factor": round(rows_x, 2), "time_factor": round(time_x, 2),
                   "floor_time_factor": round(floor_x, 2) if floor_x else None,
-                  "linear": bool(0.75 * rows_x <= time_x <= 1.25 * rows_x)}
-        print(f"\ngrowth: {rows_x:.2f}x rows took {time_x:.2f}x time (floor {floor_x:.2f}x): "
-              f"{'linear' if growth['linear'] else 'NOT linear'}")
+                  "linear": bool(0.75 * rows_x <= time_x <= 1.25 * rows_x),
+                  "grows": "linear" if 0.75 * rows_x <= time_x <= 1.25 * rows_x
+                  else "less than linear" if time_x < rows_x else "MORE than linear"}
+        print(f"\ngrowth: {rows_x:.2f}x rows took {time_x:.2f}x time (floor {floor_x:.2f}x): {growth['grows']}"
+              + (" (a fixed cost per run weighs more on the smaller size)" if growth["grows"] == "less than linear" else ""))
     full = results[-1]
     summary = {
         "machine": machine(server),
