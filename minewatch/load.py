@@ -3,10 +3,11 @@
     landing file ─► ledger row + archived bytes ─► connector.read ─► records ─► COPY to staging ─► merge SQL
                                                                   └► rejects ─► quarantine
 
-1. `register` enters a landing file in the ledger and archives its bytes under
-   their sha256 before anything is parsed. The same path with the same content
-   is a replay: nothing happens. The same content under another name is
-   recorded as a duplicate and not loaded again.
+1. `archived` keeps a landing file's bytes in the archive under their sha256,
+   and `LoadPath.enter` enters it in the ledger once they are on disk, before
+   anything is parsed (minewatch.pipeline archives ahead in a thread). The
+   same path with the same content is a replay: nothing happens. The same
+   content under another name is recorded as a duplicate and not loaded again.
 2. `load_batch` parses whole files of one feed, kind and mine (`parse`: records
    become COPY text, written by a line encoder compiled per target), COPYs
    them into temporary staging tables `stage_<target>`, runs
@@ -823,14 +824,6 @@ class LoadPath:
 
     # --- 1. ledger and archive ---------------------------------------------------------------
 
-    def register(self, paths: list[Path], outcome: Outcome) -> list[Delivery]:
-        """Enter landing files in the ledger and archive them; return those to be loaded.
-
-        One transaction and one durable flush of the archive for the whole list: the
-        bytes are safe before the ledger says they were received.
-        """
-        return self.enter(archived(self.settings.archive_dir, paths, outcome), outcome)
-
     def register_bytes(self, origin: str, name: str, data: bytes, outcome: Outcome) -> Delivery | None:
         """Enter bytes that came from elsewhere than a landing folder (a vendor API page) like a file.
 
@@ -843,7 +836,11 @@ class LoadPath:
         return deliveries[0] if deliveries else None
 
     def enter(self, seen: list[Archived], outcome: Outcome, synced: bool = False) -> list[Delivery]:
-        """Ledger rows for archived deliveries (made durable first, unless `synced` says they are); the ones to load."""
+        """Ledger rows for archived deliveries (made durable first, unless `synced` says they are); the ones to load.
+
+        One transaction and one durable flush of the archive for the whole list: the bytes
+        are safe before the ledger says they were received.
+        """
         if not seen:
             return []
         if not synced:

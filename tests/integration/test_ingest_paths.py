@@ -280,14 +280,15 @@ def test_a_failure_to_archive_reaches_the_loader_as_itself(tmp_path):
 
 def test_the_checker_process_answers_in_order_and_ends_cleanly_when_its_input_closes(db, landing):
     from minewatch.config import load_settings
-    from minewatch.load import LoadPath, Outcome, parse_files
+    from minewatch.load import LoadPath, Outcome, archived, parse_files
 
     for i in range(2):
         at = T0 + timedelta(seconds=10 * i)
         (landing / name(at)).write_bytes(cycle(at, 0.1))
     settings = load_settings()
     path = LoadPath(db, settings)
-    deliveries = path.register(sorted(landing.iterdir()), Outcome())
+    outcome = Outcome()
+    deliveries = path.enter(archived(settings.archive_dir, sorted(landing.iterdir()), outcome), outcome)
     path.load_batch([d for d in deliveries if "CDDY" in d.path])  # the points' definitions first
     batches = [[d] for d in deliveries if "CDSS" in d.path]
     checker = pipeline.Checker(settings)
