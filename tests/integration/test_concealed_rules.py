@@ -7,14 +7,19 @@ from tests.integration.test_detection_rules import MINE, registry
 POINTS = [MINE + "01MN0001001A0" + str(n) for n in range(1, 4)]
 
 
-def test_a_point_stuck_on_one_value_is_flagged_and_the_others_are_not(db, tmp_path):
-    file_id = registry(db, tmp_path)
+def methane_points(db, file_id: int) -> None:
+    """POINTS defined as methane points from 2026-03-18, and that day's readings partition."""
     query(db, """INSERT INTO core.safety_point_definition (mine_code, source_kind, point_code, dialect, value_type,
                                                             sensor_type, range_low, valid_from, file_id, record_no)
                  SELECT %(m)s, 'CDDY', p, 'national', 'MN', '0001', 0, '2026-03-18 00:00+08', %(f)s, n
                    FROM unnest(%(ps)s::text[]) WITH ORDINALITY AS t(p, n) RETURNING 1""",
           {"m": MINE, "f": file_id, "ps": POINTS})
     query(db, "SELECT core.ensure_safety_reading_partitions('2026-03-18 00:00+08', '2026-03-18 23:59+08')")
+
+
+def test_a_point_stuck_on_one_value_is_flagged_and_the_others_are_not(db, tmp_path):
+    file_id = registry(db, tmp_path)
+    methane_points(db, file_id)
     # six hours of one reading a minute: points 1 and 2 wander; point 3 sits on 0.31 from 10:00 to 13:00
     query(db, """INSERT INTO core.safety_reading (mine_code, point_code, sampled_at, value, file_id, record_no,
                                                    raw_status, conditions)
@@ -112,12 +117,7 @@ def test_the_screened_long_runs_and_the_sampled_normal_are_those_of_all_readings
 
 def test_a_flat_run_still_going_on_is_open_and_a_new_value_ends_it(db, tmp_path):
     file_id = registry(db, tmp_path)
-    query(db, """INSERT INTO core.safety_point_definition (mine_code, source_kind, point_code, dialect, value_type,
-                                                            sensor_type, range_low, valid_from, file_id, record_no)
-                 SELECT %(m)s, 'CDDY', p, 'national', 'MN', '0001', 0, '2026-03-18 00:00+08', %(f)s, n
-                   FROM unnest(%(ps)s::text[]) WITH ORDINALITY AS t(p, n) RETURNING 1""",
-          {"m": MINE, "f": file_id, "ps": POINTS})
-    query(db, "SELECT core.ensure_safety_reading_partitions('2026-03-18 00:00+08', '2026-03-18 23:59+08')")
+    methane_points(db, file_id)
     readings = """INSERT INTO core.safety_reading (mine_code, point_code, sampled_at, value, file_id, record_no,
                                                    raw_status, conditions)
                   SELECT %(m)s, p, '2026-03-18 08:00+08'::timestamptz + m * interval '1 minute',

@@ -18,6 +18,7 @@ from tests.conftest import query
 from tests.integration import test_meters_load as meters
 from tests.integration import test_positioning_load as positioning
 from tests.integration.test_detection_rules import MINE, registry
+from tests.integration.test_positioning_rules import flags, short
 
 CST = timezone(timedelta(hours=8))
 CH4 = MINE + "01MN0001001A01"  # methane at the declared working face 0007 (registry/points.csv)
@@ -63,16 +64,6 @@ def clock(db, produced_at: datetime, kind: str = "JZSS") -> None:
     query(db, """INSERT INTO ledger.file (path, name, size_bytes, sha256, feed, kind, mine_code, produced_at, status)
                  VALUES (%(p)s, %(p)s, 1, md5(%(p)s), 'positioning', %(k)s, %(m)s, %(t)s, 'loaded') RETURNING 1""",
           {"p": f"{MINE}_{kind}_{produced_at:%Y%m%d%H%M%S}.txt", "k": kind, "m": MINE, "t": produced_at})
-
-
-def flags(db, code: str) -> list[tuple]:
-    rows = query(db, """SELECT subject_code, started_at, ended_at, severity, area_code, evidence, flag_id
-                          FROM mart.flags WHERE flag_code = %s ORDER BY subject_code, started_at""", (code,))
-    return [(s, a.astimezone(CST), e and e.astimezone(CST), sev, area, ev, fid) for s, a, e, sev, area, ev, fid in rows]
-
-
-def short(found: list[tuple]) -> list[tuple]:
-    return [f[:4] for f in found]
 
 
 def ids(found: list[tuple]) -> list[int]:
